@@ -1,0 +1,5 @@
+//! Server functions: the one way people's browsers reach data. Each is thin: it resolves
+//! the caller on the server, checks role and department, then calls `db`.
+pub mod account;
+pub mod admin;
+pub mod auth;

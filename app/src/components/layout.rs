@@ -1,0 +1,277 @@
+//! The frame of every page: header with user and language, navigation by role, the
+//! signed-in user as shared state, and the access guard for pages.
+use crate::api::auth::{me, Login, Logout};
+use crate::domain::{Area, Role};
+use crate::error::AppError;
+use crate::i18n::*;
+use crate::model::CurrentUser;
+use leptos::prelude::*;
+use leptos_router::components::{Redirect, A};
+use leptos_router::hooks::use_location;
+
+/// Who is signed in, and the actions that change it. Provided by [`AppFrame`].
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub user: Resource<Result<Option<CurrentUser>, AppError>>,
+    pub login: ServerAction<Login>,
+    pub logout: ServerAction<Logout>,
+}
+
+pub fn use_auth() -> Auth {
+    expect_context::<Auth>()
+}
+
+pub fn role_label(locale: Locale, role: Role) -> &'static str {
+    match role {
+        Role::Admin => td_string!(locale, role_admin),
+        Role::Dispatcher => td_string!(locale, role_dispatcher),
+        Role::Inspector => td_string!(locale, role_inspector),
+        Role::Handler => td_string!(locale, role_handler),
+        Role::DeptHead => td_string!(locale, role_dept_head),
+        Role::Leader => td_string!(locale, role_leader),
+        Role::VideoOfficer => td_string!(locale, role_video_officer),
+        Role::EnergyAnalyst => td_string!(locale, role_energy_analyst),
+    }
+}
+
+/// Picks the Chinese or English form of a bilingual record.
+pub fn pick(locale: Locale, zh: &str, en: &str) -> String {
+    match locale {
+        Locale::zh => zh.to_string(),
+        Locale::en => en.to_string(),
+    }
+}
+
+#[component]
+pub fn AppFrame(children: Children) -> impl IntoView {
+    let login = ServerAction::<Login>::new();
+    let logout = ServerAction::<Logout>::new();
+    let user = Resource::new(
+        move || (login.version().get(), logout.version().get()),
+        |_| me(),
+    );
+    provide_context(Auth {
+        user,
+        login,
+        logout,
+    });
+    let i18n = use_i18n();
+    view! {
+        <a class="skip-link" href="#main">{t!(i18n, skip_to_content)}</a>
+        <header class="topbar">
+            <a class="brand" href="/">
+                <span class="brand-mark" aria-hidden="true"></span>
+                <span class="brand-name">{t!(i18n, app_name)}</span>
+                <span class="brand-sub">{t!(i18n, app_tagline)}</span>
+            </a>
+            <div class="top-actions">
+                <LangSwitch />
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match user.await {
+                            Ok(Some(u)) => view! { <UserBox user=u /> }.into_any(),
+                            _ => ().into_any(),
+                        }
+                    })}
+                </Transition>
+            </div>
+        </header>
+        <div class="frame">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match user.await {
+                        Ok(Some(u)) => view! { <Nav role=u.role /> }.into_any(),
+                        _ => ().into_any(),
+                    }
+                })}
+            </Transition>
+            <main id="main" tabindex="-1">
+                {children()}
+            </main>
+        </div>
+        <footer class="footer">{t!(i18n, footer_text)}</footer>
+    }
+}
+
+#[component]
+fn LangSwitch() -> impl IntoView {
+    let i18n = use_i18n();
+    let toggle = move |_| {
+        let next = match i18n.get_locale() {
+            Locale::zh => Locale::en,
+            Locale::en => Locale::zh,
+        };
+        i18n.set_locale(next);
+    };
+    view! {
+        <button
+            type="button"
+            class="lang-switch"
+            data-testid="lang-switch"
+            on:click=toggle
+            aria-label=move || t_string!(i18n, lang_switch_label)
+            title=move || t_string!(i18n, lang_switch_label)
+        >
+            {move || match i18n.get_locale() {
+                Locale::zh => "English",
+                Locale::en => "中文",
+            }}
+        </button>
+    }
+}
+
+#[component]
+fn UserBox(user: CurrentUser) -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = use_auth();
+    let role = user.role;
+    let (zh, en) = (user.department_zh.clone(), user.department_en.clone());
+    view! {
+        <div class="userbox" data-testid="userbox">
+            <div class="who">
+                <span class="who-name" data-testid="user-name">{user.display_name.clone()}</span>
+                <span class="who-meta">
+                    <span data-testid="user-dept">{move || pick(i18n.get_locale(), &zh, &en)}</span>
+                    " · "
+                    <span data-testid="user-role">{move || role_label(i18n.get_locale(), role)}</span>
+                </span>
+            </div>
+            <ActionForm action=auth.logout>
+                <button type="submit" class="btn btn-quiet" data-testid="logout">
+                    {t!(i18n, sign_out)}
+                </button>
+            </ActionForm>
+        </div>
+    }
+}
+
+struct NavItem {
+    href: &'static str,
+    area: Area,
+}
+
+const NAV: &[NavItem] = &[
+    NavItem {
+        href: "/",
+        area: Area::Home,
+    },
+    NavItem {
+        href: "/admin/users",
+        area: Area::AdminUsers,
+    },
+    NavItem {
+        href: "/admin/departments",
+        area: Area::AdminDepartments,
+    },
+    NavItem {
+        href: "/admin/audit",
+        area: Area::AdminAudit,
+    },
+    NavItem {
+        href: "/account",
+        area: Area::Account,
+    },
+];
+
+fn nav_label(locale: Locale, area: Area) -> &'static str {
+    match area {
+        Area::Home => td_string!(locale, nav_home),
+        Area::AdminUsers => td_string!(locale, nav_users),
+        Area::AdminDepartments => td_string!(locale, nav_departments),
+        Area::AdminAudit => td_string!(locale, nav_audit),
+        Area::Account => td_string!(locale, nav_account),
+    }
+}
+
+#[component]
+fn Nav(role: Role) -> impl IntoView {
+    let i18n = use_i18n();
+    let items = NAV
+        .iter()
+        .filter(|i| role.may_open(i.area))
+        .map(|i| {
+            let area = i.area;
+            view! {
+                <li>
+                    <A href=i.href exact=true>
+                        {move || nav_label(i18n.get_locale(), area)}
+                    </A>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <nav class="sidenav" aria-label=move || t_string!(i18n, nav_label)>
+            <ul>{items}</ul>
+        </nav>
+    }
+}
+
+/// Shows `children` only to a signed-in user whose role may open `area`. Anyone else is sent
+/// to sign in (and back afterwards) or told plainly that the page is not theirs.
+#[component]
+pub fn RequireArea(area: Area, children: ChildrenFn) -> impl IntoView {
+    let auth = use_auth();
+    let location = use_location();
+    view! {
+        <Transition fallback=Loading>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    match auth.user.await {
+                        Ok(Some(u)) if u.role.may_open(area) => children().into_any(),
+                        Ok(Some(_)) => view! { <Forbidden /> }.into_any(),
+                        _ => {
+                            let path = location.pathname.get_untracked();
+                            let search = location.search.get_untracked();
+                            let here = if search.is_empty() { path } else { format!("{path}?{search}") };
+                            let to = format!("/login?next={}", urlencode(&here));
+                            view! { <Redirect path=to /> }.into_any()
+                        }
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[component]
+pub fn Loading() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <p class="loading" role="status" aria-live="polite">
+            {t!(i18n, loading)}
+        </p>
+    }
+}
+
+#[component]
+pub fn Forbidden() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(r) = use_context::<leptos_axum::ResponseOptions>() {
+        r.set_status(http::StatusCode::FORBIDDEN);
+    }
+    let i18n = use_i18n();
+    view! {
+        <section class="notice notice-error" data-testid="forbidden">
+            <h1>{t!(i18n, forbidden_title)}</h1>
+            <p>{t!(i18n, forbidden_text)}</p>
+            <p>
+                <a href="/">{t!(i18n, back_home)}</a>
+            </p>
+        </section>
+    }
+}

@@ -1,0 +1,90 @@
+use serde::{Deserialize, Serialize};
+
+/// The roles of DOMAIN.md. One role per account; the department says where it works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Dispatcher,
+    Inspector,
+    Handler,
+    DeptHead,
+    Leader,
+    VideoOfficer,
+    EnergyAnalyst,
+}
+
+/// Areas of the application a role may open. Navigation shows only these,
+/// and every server function checks the same table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Area {
+    Home,
+    Account,
+    AdminUsers,
+    AdminDepartments,
+    AdminAudit,
+}
+
+impl Role {
+    pub const ALL: [Role; 8] = [
+        Role::Admin,
+        Role::Dispatcher,
+        Role::Inspector,
+        Role::Handler,
+        Role::DeptHead,
+        Role::Leader,
+        Role::VideoOfficer,
+        Role::EnergyAnalyst,
+    ];
+
+    /// Stable code stored in the database and used in forms and URLs.
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Dispatcher => "dispatcher",
+            Role::Inspector => "inspector",
+            Role::Handler => "handler",
+            Role::DeptHead => "dept_head",
+            Role::Leader => "leader",
+            Role::VideoOfficer => "video_officer",
+            Role::EnergyAnalyst => "energy_analyst",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    pub fn may_open(self, area: Area) -> bool {
+        match area {
+            Area::Home | Area::Account => true,
+            Area::AdminUsers | Area::AdminDepartments | Area::AdminAudit => self == Role::Admin,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_are_unique() {
+        for r in Role::ALL {
+            assert_eq!(Role::from_code(r.code()), Some(r));
+        }
+        let mut codes: Vec<_> = Role::ALL.iter().map(|r| r.code()).collect();
+        codes.sort();
+        codes.dedup();
+        assert_eq!(codes.len(), Role::ALL.len());
+        assert_eq!(Role::from_code("root"), None);
+    }
+
+    #[test]
+    fn only_administrators_open_administration() {
+        for r in Role::ALL {
+            assert!(r.may_open(Area::Home));
+            assert_eq!(r.may_open(Area::AdminUsers), r == Role::Admin);
+            assert_eq!(r.may_open(Area::AdminAudit), r == Role::Admin);
+        }
+    }
+}

@@ -1,0 +1,117 @@
+//! The one error type every server function returns. It crosses the network with its
+//! variant intact, and the browser turns it into a sentence in the user's language.
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FieldErrorKind {
+    Required,
+    TooLong,
+    PasswordTooShort,
+    PasswordWeak,
+    PasswordMismatch,
+    PasswordWrong,
+    UsernameFormat,
+    UsernameTaken,
+    CodeFormat,
+    CodeTaken,
+    UnknownRole,
+    UnknownDepartment,
+    NotSelf,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub kind: FieldErrorKind,
+}
+
+impl FieldError {
+    pub fn new(field: &str, kind: FieldErrorKind) -> Self {
+        Self {
+            field: field.to_string(),
+            kind,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("sign-in required")]
+    Unauthenticated,
+    #[error("not allowed")]
+    Forbidden,
+    #[error("not found")]
+    NotFound,
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("account locked for {minutes} more minutes")]
+    Locked { minutes: i64 },
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    #[error("request from another site refused")]
+    CrossOrigin,
+    #[error("internal error")]
+    Internal,
+    /// The request could not be read (malformed arguments or body).
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("network or protocol error: {0}")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn field(field: &str, kind: FieldErrorKind) -> Self {
+        AppError::Invalid(vec![FieldError::new(field, kind)])
+    }
+
+    /// The error for a given form field, if any.
+    pub fn for_field(&self, field: &str) -> Option<FieldErrorKind> {
+        match self {
+            AppError::Invalid(errs) => errs.iter().find(|e| e.field == field).map(|e| e.kind),
+            _ => None,
+        }
+    }
+
+    pub fn http_status(&self) -> u16 {
+        match self {
+            AppError::Unauthenticated | AppError::InvalidCredentials => 401,
+            AppError::Forbidden | AppError::CrossOrigin => 403,
+            AppError::NotFound => 404,
+            AppError::Locked { .. } => 423,
+            AppError::Invalid(_) => 422,
+            AppError::BadRequest(_) => 400,
+            AppError::Internal | AppError::Transport(_) => 500,
+        }
+    }
+}
+
+impl From<Vec<FieldError>> for AppError {
+    fn from(v: Vec<FieldError>) -> Self {
+        AppError::Invalid(v)
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(m)
+            | ServerFnErrorErr::MissingArg(m)
+            | ServerFnErrorErr::Deserialization(m) => AppError::BadRequest(m),
+            other => AppError::Transport(other.to_string()),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "database error");
+        AppError::Internal
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

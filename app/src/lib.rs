@@ -1,0 +1,91 @@
+#![recursion_limit = "512"]
+//! CityLink: the linked city-operations platform. This crate holds the Leptos app (rendered on
+//! the server and hydrated in the browser), its server functions and, behind the `ssr`
+//! feature, the storage layer and identity code that never reach the wasm bundle.
+// Typed translations from `app/locales/*.json` (configured in Cargo.toml): a key missing from
+// one language fails the build. The build.rs generator that replaces this macro pulls ICU
+// data tooling into every build; the macro generates the same module.
+#[allow(deprecated)]
+mod i18n_gen {
+    leptos_i18n::load_locales!();
+}
+pub use i18n_gen::i18n;
+
+pub mod api;
+pub mod components;
+pub mod domain;
+pub mod error;
+pub mod model;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod db;
+#[cfg(feature = "ssr")]
+pub mod security;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use crate::i18n::*;
+use components::layout::AppFrame;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    security::set_document_headers();
+    view! {
+        <!DOCTYPE html>
+        <html>
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <I18nContextProvider>
+            <Stylesheet id="leptos" href="/pkg/citylink.css" />
+            <Title formatter=|t: String| if t.is_empty() { "CityLink".to_string() } else { format!("{t} · CityLink") } />
+            <Router>
+                <AppFrame>
+                    <Routes fallback=pages::not_found::NotFound>
+                        <Route path=path!("/") ssr=SsrMode::Async view=pages::home::Home />
+                        <Route path=path!("/login") ssr=SsrMode::Async view=pages::login::Login />
+                        <Route path=path!("/account") ssr=SsrMode::Async view=pages::account::Account />
+                        <Route path=path!("/admin/users") ssr=SsrMode::Async view=pages::admin::users::UserList />
+                        <Route path=path!("/admin/users/new") ssr=SsrMode::Async view=pages::admin::users::UserNew />
+                        <Route path=path!("/admin/users/:id") ssr=SsrMode::Async view=pages::admin::users::UserEdit />
+                        <Route path=path!("/admin/departments") ssr=SsrMode::Async view=pages::admin::departments::DepartmentList />
+                        <Route path=path!("/admin/departments/:id") ssr=SsrMode::Async view=pages::admin::departments::DepartmentEdit />
+                        <Route path=path!("/admin/audit") ssr=SsrMode::Async view=pages::admin::audit::AuditLog />
+                    </Routes>
+                </AppFrame>
+            </Router>
+        </I18nContextProvider>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,6 @@
+//! One module per screen.
+pub mod account;
+pub mod admin;
+pub mod home;
+pub mod login;
+pub mod not_found;

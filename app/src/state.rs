@@ -1,0 +1,152 @@
+//! Server-side application state and configuration (never compiled into the wasm).
+use crate::db::Store;
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use std::sync::Arc;
+
+/// Settings read from the environment at start; see README "Configuration".
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    /// Demo data: `Some(true/false)` when CITYLINK_DEMO is set, else decided by the database.
+    pub demo: Option<bool>,
+    pub session_idle_ms: i64,
+    pub session_absolute_ms: i64,
+    /// Adds `Secure` to the session cookie (set when served over HTTPS).
+    pub secure_cookies: bool,
+    pub max_failed_logins: i64,
+    pub lock_ms: i64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite:data/citylink.db".into(),
+            demo: None,
+            session_idle_ms: 30 * 60_000,
+            session_absolute_ms: 12 * 3_600_000,
+            secure_cookies: false,
+            max_failed_logins: 5,
+            lock_ms: 30 * 60_000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("{var}: {msg}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub msg: String,
+}
+
+impl Config {
+    /// Reads the configuration through `get` (the process environment in production).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut c = Config::default();
+        if let Some(url) = get("DATABASE_URL").filter(|s| !s.trim().is_empty()) {
+            if crate::db::DbKind::from_url(&url).is_none() {
+                return Err(ConfigError {
+                    var: "DATABASE_URL",
+                    msg: "must start with sqlite: or postgres://".into(),
+                });
+            }
+            c.database_url = url;
+        }
+        if let Some(v) = get("CITYLINK_DEMO") {
+            c.demo = Some(parse_bool("CITYLINK_DEMO", &v)?);
+        }
+        if let Some(v) = get("CITYLINK_SESSION_IDLE_MINUTES") {
+            c.session_idle_ms = parse_pos("CITYLINK_SESSION_IDLE_MINUTES", &v)? * 60_000;
+        }
+        if let Some(v) = get("CITYLINK_SESSION_MAX_HOURS") {
+            c.session_absolute_ms = parse_pos("CITYLINK_SESSION_MAX_HOURS", &v)? * 3_600_000;
+        }
+        if let Some(v) = get("CITYLINK_SECURE_COOKIES") {
+            c.secure_cookies = parse_bool("CITYLINK_SECURE_COOKIES", &v)?;
+        }
+        Ok(c)
+    }
+
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| std::env::var(k).ok())
+    }
+}
+
+fn parse_bool(var: &'static str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError {
+            var,
+            msg: format!("expected true or false, got {v:?}"),
+        }),
+    }
+}
+
+fn parse_pos(var: &'static str, v: &str) -> Result<i64, ConfigError> {
+    match v.trim().parse::<i64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(ConfigError {
+            var,
+            msg: format!("expected a positive whole number, got {v:?}"),
+        }),
+    }
+}
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: Store,
+    pub config: Arc<Config>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.database_url, "sqlite:data/citylink.db");
+        assert_eq!(c.demo, None);
+        assert_eq!(c.session_idle_ms, 30 * 60_000);
+        assert_eq!(c.max_failed_logins, 5);
+        assert_eq!(c.lock_ms, 30 * 60_000);
+    }
+
+    #[test]
+    fn overrides_and_errors() {
+        let c = cfg(&[
+            ("DATABASE_URL", "postgres://u@localhost/c"),
+            ("CITYLINK_DEMO", "off"),
+            ("CITYLINK_SESSION_IDLE_MINUTES", "5"),
+            ("CITYLINK_SESSION_MAX_HOURS", "2"),
+        ])
+        .unwrap();
+        assert_eq!(c.demo, Some(false));
+        assert_eq!(c.session_idle_ms, 300_000);
+        assert_eq!(c.session_absolute_ms, 7_200_000);
+        assert_eq!(
+            cfg(&[("CITYLINK_DEMO", "maybe")]).unwrap_err().var,
+            "CITYLINK_DEMO"
+        );
+        assert_eq!(
+            cfg(&[("CITYLINK_SESSION_IDLE_MINUTES", "0")])
+                .unwrap_err()
+                .var,
+            "CITYLINK_SESSION_IDLE_MINUTES"
+        );
+        assert_eq!(
+            cfg(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
+            "DATABASE_URL"
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! Endpoints for machines and the middleware that guards every request.
+pub mod errors;
+pub mod guard;
+pub mod health;

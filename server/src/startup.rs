@@ -1,0 +1,119 @@
+use crate::http::{errors::server_fn_status, guard::origin_check, health::healthz};
+use app::auth::session_middleware;
+use app::db::{seed, Store, StoreError};
+use app::security::CSP_NON_DOCUMENT;
+use app::state::{AppState, Config};
+use app::{shell, App};
+use axum::body::Body;
+use axum::http::{header, HeaderValue, Request};
+use axum::routing::get;
+use axum::{middleware, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
+use std::time::Duration;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted (forms and JSON). Endpoints that take files set their own.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Connects, migrates and (when demo data is on) seeds the database.
+pub async fn build_state(
+    config: Config,
+    leptos_options: LeptosOptions,
+) -> Result<AppState, StoreError> {
+    let store = Store::connect(&config.database_url).await?;
+    store.migrate().await?;
+    // Demo data: as configured, or by default only for an embedded database created just now.
+    let demo = config
+        .demo
+        .unwrap_or(store.created && store.kind == app::db::DbKind::Sqlite);
+    if demo {
+        match seed::demo(&store).await {
+            Ok(true) => tracing::info!("demo data written"),
+            Ok(false) => tracing::info!("demo data skipped: accounts exist already"),
+            Err(e) => tracing::error!(error = %e, "demo data failed"),
+        }
+    }
+    Ok(AppState {
+        leptos_options,
+        store,
+        config: Arc::new(config),
+    })
+}
+
+/// The whole application as one router, used by the binary and by the tests.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let ctx = {
+        let s = state.clone();
+        move || provide_context(s.clone())
+    };
+    let opts = state.leptos_options.clone();
+    let request_span = |req: &Request<Body>| {
+        let id = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-");
+        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+    };
+    Router::new()
+        .route("/healthz", get(healthz))
+        .leptos_routes_with_context(&state, routes, ctx.clone(), {
+            let opts = opts.clone();
+            move || shell(opts.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(ctx, shell))
+        .layer(middleware::from_fn(server_fn_status))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session_middleware,
+        ))
+        .layer(middleware::from_fn(origin_check))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP_NON_DOCUMENT),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Periodic housekeeping: removes expired sessions.
+pub fn spawn_jobs(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            match app::db::sessions::purge_expired(&state.store, state.config.session_idle_ms).await
+            {
+                Ok(n) if n > 0 => tracing::info!(removed = n, "expired sessions purged"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "session purge failed"),
+            }
+        }
+    });
+}
