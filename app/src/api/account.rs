@@ -62,5 +62,6 @@ pub async fn change_password(
     )
     .await?;
     tx.commit().await?;
+    leptos_axum::redirect("/account?changed=1");
     Ok(())
 }

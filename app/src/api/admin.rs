@@ -163,6 +163,7 @@ pub async fn create_user(
         )
         .await?;
         tx.commit().await?;
+        leptos_axum::redirect(&format!("/admin/users/{id}?saved=1"));
         Ok(id)
     };
     match run.await {
@@ -226,6 +227,7 @@ pub async fn update_user(
         }
         server::ok(&mut tx, &me, "admin.users.update", "user", id, detail).await?;
         tx.commit().await?;
+        leptos_axum::redirect(&format!("/admin/users/{id}?saved=1"));
         Ok(())
     };
     match run.await {
@@ -381,6 +383,7 @@ pub async fn save_department(
         )
         .await?;
         tx.commit().await?;
+        leptos_axum::redirect("/admin/departments?saved=1");
         Ok(saved)
     };
     match run.await {

@@ -1,6 +1,6 @@
 //! The frame of every page: header with user and language, navigation by role, the
 //! signed-in user as shared state, and the access guard for pages.
-use crate::api::auth::{me, Login, Logout};
+use crate::api::auth::{me, Logout};
 use crate::domain::{Area, Role};
 use crate::error::AppError;
 use crate::i18n::*;
@@ -9,11 +9,10 @@ use leptos::prelude::*;
 use leptos_router::components::{Redirect, A};
 use leptos_router::hooks::use_location;
 
-/// Who is signed in, and the actions that change it. Provided by [`AppFrame`].
+/// Who is signed in, and the sign-out action. Provided by [`AppFrame`].
 #[derive(Clone, Copy)]
 pub struct Auth {
     pub user: Resource<Result<Option<CurrentUser>, AppError>>,
-    pub login: ServerAction<Login>,
     pub logout: ServerAction<Logout>,
 }
 
@@ -44,17 +43,15 @@ pub fn pick(locale: Locale, zh: &str, en: &str) -> String {
 
 #[component]
 pub fn AppFrame(children: Children) -> impl IntoView {
-    let login = ServerAction::<Login>::new();
     let logout = ServerAction::<Logout>::new();
+    // Asked again on every navigation: sign-in and sign-out end in one, and an expired
+    // session shows at the next click rather than at the next failed save.
+    let location = use_location();
     let user = Resource::new(
-        move || (login.version().get(), logout.version().get()),
+        move || (location.pathname.get(), logout.version().get()),
         |_| me(),
     );
-    provide_context(Auth {
-        user,
-        login,
-        logout,
-    });
+    provide_context(Auth { user, logout });
     let i18n = use_i18n();
     view! {
         <a class="skip-link" href="#main">{t!(i18n, skip_to_content)}</a>

@@ -11,7 +11,8 @@ pub fn Account() -> impl IntoView {
     let i18n = use_i18n();
     let action = ServerAction::<ChangePassword>::new();
     let result = outcome(action);
-    let done = move || matches!(result.get(), Some(Ok(())));
+    let changed = crate::pages::admin::qp("changed");
+    let done = move || changed() == "1" || matches!(result.get(), Some(Ok(())));
     view! {
         <Title text=move || t_string!(i18n, nav_account).to_string() />
         <RequireArea area=Area::Account>

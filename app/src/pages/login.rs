@@ -14,8 +14,11 @@ pub fn Login() -> impl IntoView {
     let auth = use_auth();
     let query = use_query_map();
     let next = move || query.read().get("next").unwrap_or_else(|| "/".to_string());
-    let result = outcome(auth.login);
-    let pending = auth.login.pending();
+    // Created inside the routes so that, without JavaScript, the error the server put in the
+    // URL after a failed attempt is shown.
+    let login = ServerAction::<crate::api::auth::Login>::new();
+    let result = outcome(login);
+    let pending = login.pending();
     let signed_in = move || auth.user.get().and_then(|r| r.ok()).flatten().is_some();
     view! {
         <Title text=move || t_string!(i18n, login_title).to_string() />
@@ -28,7 +31,7 @@ pub fn Login() -> impl IntoView {
         <section class="auth-card" aria-labelledby="login-title">
             <h1 id="login-title">{t!(i18n, login_title)}</h1>
             <p class="muted">{t!(i18n, login_intro)}</p>
-            <ActionForm action=auth.login attr:class="form" attr:data-testid="login-form">
+            <ActionForm action=login attr:class="form" attr:data-testid="login-form">
                 <input type="hidden" name="next" value=next />
                 <div class="field">
                     <label for="username">{t!(i18n, field_username)}</label>

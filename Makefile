@@ -1,0 +1,58 @@
+# CityLink: two commands do everything on a fresh machine that has only the Rust toolchain.
+#
+#   make run    install the build tools, build in release, serve on http://127.0.0.1:3000
+#   make test   also install Chromium and Playwright; run every Rust test on SQLite and
+#               PostgreSQL, then the Playwright suite against a freshly started server
+#
+# Each install step checks first, so a warm machine skips what it has.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+TOOLS_DIR ?= $(HOME)/.cache/citylink/tools
+export PATH := $(HOME)/.cargo/bin:$(TOOLS_DIR)/node_modules/.bin:$(PATH)
+
+CARGO_LEPTOS_VERSION := 0.3.10
+BINARYEN_VERSION := 132.0.0
+# The wasm-bindgen CLI must match the library version locked in Cargo.lock exactly.
+WASM_BINDGEN_VERSION = $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test build tools browser-tools test-rust test-e2e clean
+
+# Where cargo puts the binary (CI may point CARGO_TARGET_DIR at a cache outside the clone).
+BIN = $(or $(CARGO_TARGET_DIR),target)/release/citylink
+
+run: build
+	$(BIN)
+
+test: build browser-tools test-rust test-e2e
+
+build: tools
+	cargo leptos build --release
+
+tools:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+	@cargo leptos --version 2>/dev/null | grep -q "$(CARGO_LEPTOS_VERSION)" \
+	  || cargo install cargo-leptos@$(CARGO_LEPTOS_VERSION) --locked --features no_downloads
+	@wasm-bindgen --version 2>/dev/null | grep -q "$(WASM_BINDGEN_VERSION)" \
+	  || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+	@command -v npm >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
+	@[ -x "$(TOOLS_DIR)/node_modules/.bin/wasm-opt" ] \
+	  || { mkdir -p "$(TOOLS_DIR)" && npm install --prefix "$(TOOLS_DIR)" --no-audit --no-fund binaryen@$(BINARYEN_VERSION); }
+
+browser-tools:
+	@command -v chromium >/dev/null && fc-list 2>/dev/null | grep -qi "Noto Sans CJK" \
+	  || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium fonts-noto-cjk; }
+	@[ -d end2end/node_modules/@playwright/test ] || (cd end2end && npm ci --no-audit --no-fund)
+
+# Unit and integration tests. PostgreSQL comes from CITYLINK_TEST_PG_URL, or a throwaway cluster.
+test-rust:
+	scripts/test-postgres.sh cargo test --workspace
+
+# The Playwright suite against the release build, on a fresh demo database.
+test-e2e:
+	scripts/e2e.sh
+
+clean:
+	cargo clean
+	rm -rf data end2end/test-results end2end/playwright-report

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Starts the release build on a fresh demo database and runs the Playwright suite against it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+port="${E2E_PORT:-3100}"
+dir="$(mktemp -d /tmp/citylink-e2e.XXXXXX)"
+log="$dir/server.log"
+
+DATABASE_URL="sqlite:$dir/e2e.db" CITYLINK_DEMO=true LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+  LEPTOS_SITE_ROOT=target/site RUST_LOG=info "${CARGO_TARGET_DIR:-target}/release/citylink" >"$log" 2>&1 &
+pid=$!
+stop() {
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap stop EXIT INT TERM
+
+for _ in $(seq 1 100); do
+  if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$pid" 2>/dev/null; then echo "server exited:"; cat "$log"; exit 1; fi
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null || { echo "server did not answer"; cat "$log"; exit 1; }
+
+cd end2end
+status=0
+BASE_URL="http://127.0.0.1:$port" npx playwright test "$@" || status=$?
+if [ "$status" != 0 ]; then
+  echo "---- server log (last 60 lines) ----"
+  tail -n 60 "$log"
+fi
+exit "$status"
