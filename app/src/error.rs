@@ -87,6 +87,22 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// A short, stable description for the audit log, e.g. `invalid: username=UsernameTaken`.
+    pub fn audit_detail(&self) -> String {
+        match self {
+            AppError::Invalid(errs) => {
+                let fields: Vec<String> = errs
+                    .iter()
+                    .map(|e| format!("{}={:?}", e.field, e.kind))
+                    .collect();
+                format!("invalid: {}", fields.join(", "))
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
 impl From<Vec<FieldError>> for AppError {
     fn from(v: Vec<FieldError>) -> Self {
         AppError::Invalid(v)
@@ -115,3 +131,33 @@ impl From<sqlx::Error> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_and_audit_details() {
+        let e = AppError::Invalid(vec![
+            FieldError::new("username", FieldErrorKind::UsernameTaken),
+            FieldError::new("password", FieldErrorKind::PasswordWeak),
+        ]);
+        assert_eq!(e.http_status(), 422);
+        assert_eq!(e.for_field("password"), Some(FieldErrorKind::PasswordWeak));
+        assert_eq!(e.for_field("role"), None);
+        assert_eq!(
+            e.audit_detail(),
+            "invalid: username=UsernameTaken, password=PasswordWeak"
+        );
+        assert_eq!(AppError::Locked { minutes: 30 }.http_status(), 423);
+        assert_eq!(AppError::Forbidden.http_status(), 403);
+        assert_eq!(AppError::Unauthenticated.http_status(), 401);
+        // The browser decodes exactly what the server encoded.
+        let json = serde_json::to_string(&e).unwrap();
+        assert_eq!(serde_json::from_str::<AppError>(&json).unwrap(), e);
+        assert!(matches!(
+            AppError::from_server_fn_error(ServerFnErrorErr::Args("missing field".into())),
+            AppError::BadRequest(_)
+        ));
+    }
+}

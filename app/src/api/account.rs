@@ -38,7 +38,7 @@ pub async fn change_password(
                 target_type: "user",
                 target_id: Some(me.id.to_string()),
                 outcome: audit::FAILED,
-                detail: format!("{e:?}"),
+                detail: e.audit_detail(),
             },
         )
         .await?;

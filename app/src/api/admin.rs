@@ -55,7 +55,7 @@ mod server {
                 target_type: target,
                 target_id: id.map(|i| i.to_string()),
                 outcome: audit::FAILED,
-                detail: format!("{e:?}"),
+                detail: e.audit_detail(),
             },
         )
         .await?;
