@@ -63,7 +63,7 @@ pub fn App() -> impl IntoView {
     view! {
         <I18nContextProvider>
             <Stylesheet id="leptos" href="/pkg/citylink.css" />
-            <Title formatter=|t: String| if t.is_empty() { "CityLink".to_string() } else { format!("{t} · CityLink") } />
+            <AppTitle />
             <Router>
                 <AppFrame>
                     <Routes fallback=pages::not_found::NotFound>
@@ -81,6 +81,21 @@ pub fn App() -> impl IntoView {
             </Router>
         </I18nContextProvider>
     }
+}
+
+/// Page titles read "页面 · 城市联动" / "Page · CityLink" in the current language.
+#[component]
+fn AppTitle() -> impl IntoView {
+    let i18n = use_i18n();
+    let formatter = move |t: String| {
+        let app = t_string!(i18n, app_name);
+        if t.is_empty() {
+            app.to_string()
+        } else {
+            format!("{t} · {app}")
+        }
+    };
+    view! { <Title formatter /> }
 }
 
 #[cfg(feature = "hydrate")]

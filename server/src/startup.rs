@@ -99,7 +99,27 @@ pub fn router(state: AppState) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_bad_request_id))
         .with_state(state)
+}
+
+/// A request id from a client or balancer is kept only when it looks like one (at most 64
+/// letters, digits and dashes), so nothing odd reaches the logs or the audit table; otherwise
+/// the server makes its own.
+async fn drop_bad_request_id(mut req: Request<Body>) -> Request<Body> {
+    let ok = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            !v.is_empty()
+                && v.len() <= 64
+                && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        });
+    if !ok {
+        req.headers_mut().remove("x-request-id");
+    }
+    req
 }
 
 /// Periodic housekeeping: removes expired sessions.

@@ -24,6 +24,9 @@ on_both!(
     cross_origin_writes_are_refused,
     pages_carry_security_headers_and_guards,
     oversized_bodies_are_refused,
+    guessing_the_current_password_locks_and_signs_out,
+    sign_in_never_redirects_off_site,
+    request_ids_are_kept_only_when_well_formed,
 );
 
 async fn health_reports_database(app: &TestApp) {
@@ -809,4 +812,92 @@ async fn oversized_bodies_are_refused(app: &TestApp) {
             .await,
         0
     );
+}
+
+async fn guessing_the_current_password_locks_and_signs_out(app: &TestApp) {
+    let c = app.session("energy").await;
+    let other = app.session("energy").await;
+    for i in 1..=4 {
+        let r = app
+            .call(
+                "account/password",
+                &[
+                    ("current", "Guess#0000"),
+                    ("password", "New#Pass2026"),
+                    ("password_confirm", "New#Pass2026"),
+                ],
+                Some(&c),
+            )
+            .await;
+        assert!(r.body.contains("PasswordWrong"), "attempt {i}: {}", r.body);
+    }
+    let r = app
+        .call(
+            "account/password",
+            &[
+                ("current", "Guess#0000"),
+                ("password", "New#Pass2026"),
+                ("password_confirm", "New#Pass2026"),
+            ],
+            Some(&c),
+        )
+        .await;
+    assert_eq!(r.status.as_u16(), 423, "{}", r.body);
+    assert!(app.me(&c).await.is_null(), "the guessing session ends");
+    assert!(app.me(&other).await.is_null(), "and every other one");
+    assert_eq!(app.login("energy", PW).await.status.as_u16(), 423);
+    let detail: String = sqlx::query_scalar(
+        "SELECT detail FROM audit_log WHERE action = 'account.password' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(app.pool())
+    .await
+    .unwrap();
+    assert!(
+        detail.contains("account locked, ended 2 sessions"),
+        "{detail}"
+    );
+}
+
+async fn sign_in_never_redirects_off_site(app: &TestApp) {
+    for (next, expect) in [
+        ("/admin/users", "/admin/users"),
+        ("//evil.example", "/"),
+        ("/\t/evil.example", "/"),
+        ("https://evil.example/", "/"),
+    ] {
+        let r = app
+            .call(
+                "auth/login",
+                &[("username", "admin"), ("password", PW), ("next", next)],
+                None,
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.body);
+        assert_eq!(
+            r.headers.get(header::LOCATION).unwrap(),
+            expect,
+            "next={next:?}"
+        );
+    }
+    // A signed-in visit to the sign-in page with a hostile `next` stays on this site too.
+    let c = app.session("admin").await;
+    let r = app.get("/login?next=%2F%2Fevil.example", Some(&c)).await;
+    assert!(r.status.is_redirection(), "{}", r.status);
+    assert_eq!(r.headers.get(header::LOCATION).unwrap(), "/");
+}
+
+async fn request_ids_are_kept_only_when_well_formed(app: &TestApp) {
+    let get = |id: &'static str| {
+        Request::builder()
+            .uri("/healthz")
+            .header("x-request-id", id)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let r = app.send(get("lb-1234-abcd")).await;
+    assert_eq!(r.headers.get("x-request-id").unwrap(), "lb-1234-abcd");
+    let r = app.send(get("bad id; DROP TABLE users")).await;
+    let id = r.headers.get("x-request-id").unwrap().to_str().unwrap();
+    assert_ne!(id, "bad id; DROP TABLE users");
+    assert_eq!(id.len(), 36, "a server-made UUID: {id}");
 }

@@ -30,18 +30,37 @@ pub async fn change_password(
         Ok(())
     };
     if let Err(e) = check.await {
-        audit::record_alone(
-            &st.store,
+        // A wrong current password counts like a failed sign-in, so a borrowed session
+        // cannot guess it without limit; the lock also ends every session of the account.
+        let mut tx = st.store.begin().await?;
+        let mut e = e;
+        let mut detail = e.audit_detail();
+        if e.for_field("current") == Some(K::PasswordWrong) {
+            let cfg = &st.config;
+            if users::record_failure(&mut tx, me.id, cfg.max_failed_logins, cfg.lock_ms)
+                .await?
+                .is_some()
+            {
+                let n = sessions::delete_for_user(&mut tx, me.id).await?;
+                detail.push_str(&format!("; account locked, ended {n} sessions"));
+                e = AppError::Locked {
+                    minutes: cfg.lock_ms / 60_000,
+                };
+            }
+        }
+        audit::record(
+            &mut tx,
             &actor(&me),
             audit::Event {
                 action: "account.password",
                 target_type: "user",
                 target_id: Some(me.id.to_string()),
                 outcome: audit::FAILED,
-                detail: e.audit_detail(),
+                detail,
             },
         )
         .await?;
+        tx.commit().await?;
         return Err(e);
     }
     let hash = hash_password(password).await?;

@@ -126,6 +126,11 @@ pub async fn create_user(
         if role.is_none() {
             errs.push(FieldError::new("role", K::UnknownRole));
         }
+        // Hash before the write transaction: on SQLite it holds the one writer connection.
+        let hash = match errs.is_empty() {
+            true => Some(crate::auth::hash_password(password.clone()).await?),
+            false => None,
+        };
         let mut tx = st.store.begin().await?;
         if errs.iter().all(|e| e.field != "username")
             && users::username_taken(&mut tx, &username).await?
@@ -138,8 +143,7 @@ pub async fn create_user(
         if !errs.is_empty() {
             return Err(AppError::Invalid(errs));
         }
-        let role = role.ok_or(AppError::Internal)?;
-        let hash = crate::auth::hash_password(password.clone()).await?;
+        let (role, hash) = role.zip(hash).ok_or(AppError::Internal)?;
         let id = users::insert(
             &mut tx,
             &username,
@@ -252,17 +256,10 @@ pub async fn set_user_active(id: i64, active: bool) -> Result<(), AppError> {
         server::invalid(&me, "admin.users.active", "user", Some(id), &e).await?;
         return Err(e);
     }
-    let u = users::get(&st.store, id).await?.ok_or(AppError::NotFound)?;
     let mut tx = st.store.begin().await?;
-    users::update(
-        &mut tx,
-        id,
-        &u.display_name,
-        u.role,
-        u.department_id,
-        active,
-    )
-    .await?;
+    if !users::set_active(&mut tx, id, active).await? {
+        return Err(AppError::NotFound);
+    }
     let mut detail = format!("active={active}");
     if !active {
         let n = sessions::delete_for_user(&mut tx, id).await?;

@@ -44,6 +44,8 @@ pub async fn login(username: String, password: String, next: String) -> Result<(
     };
     let now = now_ms();
     if let Some(until) = c.locked_until.filter(|t| *t > now) {
+        // Same work as a real check, so timing does not tell locked from unknown accounts.
+        verify_password(password, DUMMY_HASH.clone()).await;
         audit::record_alone(
             &st.store,
             &actor,

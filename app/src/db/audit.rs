@@ -72,13 +72,13 @@ pub async fn list(store: &Store, f: &AuditFilter) -> sqlx::Result<Page<AuditEntr
     let mut w = Where::default();
     if !f.username.trim().is_empty() {
         w.and(
-            "LOWER(COALESCE(username, '')) LIKE ? ESCAPE '\\'",
+            "LOWER(COALESCE(username, '')) LIKE ? ESCAPE '!'",
             [Arg::S(like_pattern(&f.username))],
         );
     }
     if !f.action.trim().is_empty() {
         w.and(
-            "action LIKE ? ESCAPE '\\'",
+            "LOWER(action) LIKE ? ESCAPE '!'",
             [Arg::S(like_pattern(&f.action))],
         );
     }
@@ -105,7 +105,7 @@ pub async fn list(store: &Store, f: &AuditFilter) -> sqlx::Result<Page<AuditEntr
     );
     let mut args = w.args.clone();
     args.push(Arg::I(PER_PAGE as i64));
-    args.push(Arg::I(((page - 1) * PER_PAGE) as i64));
+    args.push(Arg::I((page as i64 - 1) * PER_PAGE as i64));
     let rows: Vec<Row> = bind_args(sqlx::query_as(&sql), &args)
         .fetch_all(store.pool())
         .await?;

@@ -37,14 +37,6 @@ pub async fn list(store: &Store) -> sqlx::Result<Vec<Department>> {
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
-pub async fn get(store: &Store, id: i64) -> sqlx::Result<Option<Department>> {
-    let row: Option<Row> = sqlx::query_as(&format!("{SELECT} WHERE d.id = $1"))
-        .bind(id)
-        .fetch_optional(store.pool())
-        .await?;
-    Ok(row.map(Into::into))
-}
-
 pub async fn code_taken(tx: &mut Tx, code: &str, except: Option<i64>) -> sqlx::Result<bool> {
     let n: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM departments WHERE code = $1 AND id <> $2")

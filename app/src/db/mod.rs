@@ -249,7 +249,7 @@ mod tests {
 }
 
 /// SQLite's BOOLEAN columns cannot be decoded through the `Any` driver, so queries read
-/// booleans as `CASE WHEN col THEN 1 ELSE 0 END` (see [`flag`]) into this.
+/// booleans as `CASE WHEN col THEN 1 ELSE 0 END` into this.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Flag(pub bool);
 
@@ -307,12 +307,13 @@ impl Where {
 }
 
 /// `LIKE` pattern matching `needle` anywhere, case-insensitively when compared with
-/// `LOWER(column) LIKE ? ESCAPE '\'`.
+/// `LOWER(column) LIKE ? ESCAPE '!'`. Only ASCII letters are folded: SQLite's `LOWER` folds
+/// nothing else, so both engines match the same rows.
 pub fn like_pattern(needle: &str) -> String {
     let mut p = String::from("%");
-    for c in needle.trim().to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            p.push('\\');
+    for c in needle.trim().to_ascii_lowercase().chars() {
+        if matches!(c, '%' | '_' | '!') {
+            p.push('!');
         }
         p.push(c);
     }
@@ -360,6 +361,6 @@ mod where_tests {
         );
         assert_eq!(w.sql(), " WHERE a = $1 AND (b LIKE $2 OR c LIKE $3)");
         assert_eq!(w.next(1), "$4");
-        assert_eq!(like_pattern(" 50%_A "), "%50\\%\\_a%");
+        assert_eq!(like_pattern(" 50%_A! "), "%50!%!_a!!%");
     }
 }

@@ -1,6 +1,8 @@
 //! Sessions live in the database so that any app server behind a balancer can serve any
 //! request. The browser holds a random 256-bit token; the table holds only its SHA-256.
 use super::{now_ms, Store, Tx};
+use crate::domain::Role;
+use crate::model::CurrentUser;
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -40,29 +42,46 @@ pub async fn create(
     Ok(token)
 }
 
-#[derive(Debug, sqlx::FromRow)]
-pub struct Session {
-    pub user_id: i64,
-    pub last_seen_at: i64,
-    pub expires_at: i64,
+#[derive(sqlx::FromRow)]
+struct Row {
+    last_seen_at: i64,
+    expires_at: i64,
+    #[sqlx(try_from = "i64")]
+    active: super::Flag,
+    user_id: i64,
+    username: String,
+    display_name: String,
+    role: String,
+    department_id: i64,
+    department_zh: String,
+    department_en: String,
 }
 
-/// The live session for a token: not past its absolute lifetime, not idle for longer than
-/// `idle_ms`, and belonging to an active account. Anything else is deleted and `None`.
-pub async fn resolve(store: &Store, token: &str, idle_ms: i64) -> sqlx::Result<Option<Session>> {
+/// The user of the live session for a token, in one query: the session must not be past its
+/// absolute lifetime nor idle for longer than `idle_ms`, and the account must be active.
+/// Anything else is deleted and `None`.
+pub async fn resolve(
+    store: &Store,
+    token: &str,
+    idle_ms: i64,
+) -> sqlx::Result<Option<CurrentUser>> {
     let hash = hash_token(token);
-    let row: Option<(i64, i64, i64, i64)> = sqlx::query_as(
-        "SELECT s.user_id, s.last_seen_at, s.expires_at, CASE WHEN u.active THEN 1 ELSE 0 END FROM sessions s \
-         JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT s.last_seen_at, s.expires_at, CASE WHEN u.active THEN 1 ELSE 0 END AS active, \
+         u.id AS user_id, u.username, u.display_name, u.role, u.department_id, \
+         d.name_zh AS department_zh, d.name_en AS department_en \
+         FROM sessions s JOIN users u ON u.id = s.user_id JOIN departments d ON d.id = u.department_id \
+         WHERE s.token_hash = $1",
     )
     .bind(&hash)
     .fetch_optional(store.pool())
     .await?;
-    let Some((user_id, last_seen_at, expires_at, active)) = row else {
+    let Some(r) = row else {
         return Ok(None);
     };
     let now = now_ms();
-    if active == 0 || now >= expires_at || now - last_seen_at >= idle_ms {
+    let role = Role::from_code(&r.role);
+    if !r.active.0 || role.is_none() || now >= r.expires_at || now - r.last_seen_at >= idle_ms {
         let mut tx = store.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(&hash)
@@ -72,7 +91,7 @@ pub async fn resolve(store: &Store, token: &str, idle_ms: i64) -> sqlx::Result<O
         return Ok(None);
     }
     // Refresh the idle clock at most once a minute, not on every request.
-    if now - last_seen_at > 60_000 {
+    if now - r.last_seen_at > 60_000 {
         let mut tx = store.begin().await?;
         sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(now)
@@ -81,10 +100,14 @@ pub async fn resolve(store: &Store, token: &str, idle_ms: i64) -> sqlx::Result<O
             .await?;
         tx.commit().await?;
     }
-    Ok(Some(Session {
-        user_id,
-        last_seen_at,
-        expires_at,
+    Ok(role.map(|role| CurrentUser {
+        id: r.user_id,
+        username: r.username,
+        display_name: r.display_name,
+        role,
+        department_id: r.department_id,
+        department_zh: r.department_zh,
+        department_en: r.department_en,
     }))
 }
 

@@ -1,6 +1,6 @@
 use super::{bind_args, bind_scalar, fmt_local, like_pattern, now_ms, Arg, Flag, Store, Tx, Where};
 use crate::domain::Role;
-use crate::model::{CurrentUser, Page, UserFilter, UserSummary, PER_PAGE};
+use crate::model::{Page, UserFilter, UserSummary, PER_PAGE};
 
 /// What sign-in needs to know about an account.
 #[derive(Debug, sqlx::FromRow)]
@@ -67,24 +67,12 @@ pub async fn get(store: &Store, id: i64) -> sqlx::Result<Option<UserSummary>> {
     Ok(row.map(|r| summary(r, now_ms())))
 }
 
-pub fn current(u: UserSummary) -> Option<CurrentUser> {
-    u.active.then_some(CurrentUser {
-        id: u.id,
-        username: u.username,
-        display_name: u.display_name,
-        role: u.role,
-        department_id: u.department_id,
-        department_zh: u.department_zh,
-        department_en: u.department_en,
-    })
-}
-
 pub async fn list(store: &Store, f: &UserFilter) -> sqlx::Result<Page<UserSummary>> {
     let mut w = Where::default();
     if !f.q.trim().is_empty() {
         let p = like_pattern(&f.q);
         w.and(
-            "(LOWER(u.username) LIKE ? ESCAPE '\\' OR LOWER(u.display_name) LIKE ? ESCAPE '\\')",
+            "(LOWER(u.username) LIKE ? ESCAPE '!' OR LOWER(u.display_name) LIKE ? ESCAPE '!')",
             [Arg::S(p.clone()), Arg::S(p)],
         );
     }
@@ -112,7 +100,7 @@ pub async fn list(store: &Store, f: &UserFilter) -> sqlx::Result<Page<UserSummar
     );
     let mut args = w.args.clone();
     args.push(Arg::I(PER_PAGE as i64));
-    args.push(Arg::I(((page - 1) * PER_PAGE) as i64));
+    args.push(Arg::I((page as i64 - 1) * PER_PAGE as i64));
     let rows: Vec<Row> = bind_args(sqlx::query_as(&sql), &args)
         .fetch_all(store.pool())
         .await?;
@@ -189,15 +177,15 @@ pub async fn set_password(tx: &mut Tx, id: i64, hash: &str) -> sqlx::Result<()> 
     Ok(())
 }
 
-pub async fn unlock(tx: &mut Tx, id: i64) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE users SET failed_logins = 0, locked_until = NULL, updated_at = $1 WHERE id = $2",
-    )
-    .bind(now_ms())
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+/// Activates or deactivates an account, touching nothing else.
+pub async fn set_active(tx: &mut Tx, id: i64, active: bool) -> sqlx::Result<bool> {
+    let r = sqlx::query("UPDATE users SET active = $1, updated_at = $2 WHERE id = $3")
+        .bind(active)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(r.rows_affected() == 1)
 }
 
 /// Counts a failed sign-in; returns the lock expiry when this failure locks the account.

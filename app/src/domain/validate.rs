@@ -69,6 +69,22 @@ pub fn code(field: &str, value: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// The page to open after sign-in: only a same-site absolute path. Anything that a browser
+/// could read as another host (`//host`, `/\host`, control characters it strips) gives `/`.
+pub fn safe_next(next: &str) -> String {
+    let n = next.trim();
+    let ok = n.starts_with('/')
+        && !n.starts_with("//")
+        && !n.starts_with("/api/")
+        && !n.chars().any(|c| c.is_control() || c == '\\')
+        && n.len() <= 512;
+    if ok {
+        n.to_string()
+    } else {
+        "/".to_string()
+    }
+}
+
 /// Collects the first error of each field; `Ok` when every check passed.
 pub fn collect(
     results: impl IntoIterator<Item = Result<(), FieldError>>,
@@ -154,6 +170,18 @@ mod tests {
         assert_eq!(kind(code("c", "water")), None);
         assert_eq!(kind(code("c", "w")), Some(FieldErrorKind::CodeFormat));
         assert_eq!(kind(code("c", "wa ter")), Some(FieldErrorKind::CodeFormat));
+    }
+
+    #[test]
+    fn next_is_never_off_site() {
+        assert_eq!(safe_next("/admin/users?q=a"), "/admin/users?q=a");
+        assert_eq!(safe_next("//evil.example"), "/");
+        assert_eq!(safe_next("https://evil.example"), "/");
+        assert_eq!(safe_next("/\\evil.example"), "/");
+        assert_eq!(safe_next("/\t/evil.example"), "/");
+        assert_eq!(safe_next("/\n/evil.example"), "/");
+        assert_eq!(safe_next("/api/auth/logout"), "/");
+        assert_eq!(safe_next(""), "/");
     }
 
     #[test]

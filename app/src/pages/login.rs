@@ -13,7 +13,8 @@ pub fn Login() -> impl IntoView {
     let i18n = use_i18n();
     let auth = use_auth();
     let query = use_query_map();
-    let next = move || query.read().get("next").unwrap_or_else(|| "/".to_string());
+    let next =
+        move || crate::domain::validate::safe_next(&query.read().get("next").unwrap_or_default());
     // Created inside the routes so that, without JavaScript, the error the server put in the
     // URL after a failed attempt is shown.
     let login = ServerAction::<crate::api::auth::Login>::new();
