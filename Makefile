@@ -46,8 +46,10 @@ browser-tools:
 	@[ -d end2end/node_modules/@playwright/test ] || (cd end2end && npm ci --no-audit --no-fund)
 
 # Unit and integration tests. PostgreSQL comes from CITYLINK_TEST_PG_URL, or a throwaway cluster.
+# One test at a time: each test starts its own runtime and app, and many Leptos renderers side
+# by side in one test process were seen to stall now and then (each test also has a 90 s limit).
 test-rust:
-	scripts/test-postgres.sh cargo test --workspace
+	RUST_TEST_THREADS=1 scripts/test-postgres.sh cargo test --workspace
 
 # The Playwright suite against the release build, on a fresh demo database.
 test-e2e:

@@ -36,8 +36,6 @@ use leptos_router::{path, SsrMode};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    security::set_document_headers();
     view! {
         <!DOCTYPE html>
         <html>

@@ -14,7 +14,28 @@ export async function hydrated(page: Page) {
   }
 }
 
+const watched = new WeakSet<Page>();
+
+/** Browser errors (a panic in the wasm, a hydration mismatch) go to the test output. */
+function watch(page: Page) {
+  if (watched.has(page)) return;
+  watched.add(page);
+  page.on('console', (m) => {
+    if (m.type() === 'error') console.log(`[browser ${m.type()}] ${m.text()}`);
+  });
+  page.on('pageerror', (e) => console.log(`[page error] ${e.message}`));
+  page.on('response', async (r) => {
+    if (r.request().resourceType() !== 'document') return;
+    const csp = (await r.allHeaders())['content-security-policy'] ?? '';
+    if (!csp.includes('nonce-') && r.status() < 300) {
+      console.log(`[document without page CSP] ${r.status()} ${r.url()} ${JSON.stringify(await r.allHeaders())}`);
+    }
+  });
+  page.on('requestfailed', (r) => console.log(`[request failed] ${r.url()} ${r.failure()?.errorText}`));
+}
+
 export async function goto(page: Page, path: string) {
+  watch(page);
   await page.goto(path);
   await hydrated(page);
 }

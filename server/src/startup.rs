@@ -15,6 +15,7 @@ use std::time::Duration;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
@@ -51,9 +52,13 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let ctx = {
         let s = state.clone();
-        move || provide_context(s.clone())
+        move || {
+            provide_context(s.clone());
+            app::security::provide_request_nonce();
+        }
     };
     let opts = state.leptos_options.clone();
+    let site_root = std::path::PathBuf::from(opts.site_root.as_ref());
     let request_span = |req: &Request<Body>| {
         let id = req
             .headers()
@@ -68,6 +73,24 @@ pub fn router(state: AppState) -> Router {
             let opts = opts.clone();
             move || shell(opts.clone())
         })
+        // Built files are served here, not by Leptos' file handler: that one reads response
+        // options through whatever reactive owner its worker thread last saw, which let a
+        // concurrent page's status and headers land on a static file. File names carry no
+        // hash, so browsers revalidate (Last-Modified, 304) and never run a stale bundle.
+        .nest_service(
+            "/pkg",
+            tower::ServiceBuilder::new()
+                .layer(SetResponseHeaderLayer::overriding(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("no-cache"),
+                ))
+                .service(ServeDir::new(site_root.join("pkg"))),
+        )
+        .route_service(
+            "/favicon.svg",
+            ServeFile::new(site_root.join("favicon.svg")),
+        )
+        // Anything else is a page the router does not know: the app renders its 404.
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
@@ -80,6 +103,7 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn(origin_check))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(CompressionLayer::new())
+        .layer(middleware::from_fn(app::security::csp_middleware))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP_NON_DOCUMENT),

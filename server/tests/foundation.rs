@@ -27,6 +27,7 @@ on_both!(
     guessing_the_current_password_locks_and_signs_out,
     sign_in_never_redirects_off_site,
     request_ids_are_kept_only_when_well_formed,
+    static_files_are_untouched_by_concurrent_pages,
 );
 
 async fn health_reports_database(app: &TestApp) {
@@ -753,6 +754,23 @@ async fn pages_carry_security_headers_and_guards(app: &TestApp) {
         "same-origin"
     );
     assert!(r.body.contains("name=\"username\"") && r.body.contains("name=\"password\""));
+    // Every page, however many, carries its own nonce in both places (a regression: the
+    // policy once came from render-time state and was sometimes missing).
+    for _ in 0..30 {
+        let r = app.get("/login", None).await;
+        let csp = r
+            .headers
+            .get(header::CONTENT_SECURITY_POLICY)
+            .unwrap()
+            .to_str()
+            .unwrap();
+        let n = csp
+            .split("'nonce-")
+            .nth(1)
+            .and_then(|s| s.split('\'').next())
+            .expect("page policy");
+        assert!(r.body.contains(&format!("nonce=\"{n}\"")));
+    }
     // A new nonce every response.
     let again = app.get("/login", None).await;
     assert_ne!(
@@ -900,4 +918,46 @@ async fn request_ids_are_kept_only_when_well_formed(app: &TestApp) {
     let id = r.headers.get("x-request-id").unwrap().to_str().unwrap();
     assert_ne!(id, "bad id; DROP TABLE users");
     assert_eq!(id.len(), 36, "a server-made UUID: {id}");
+}
+
+async fn static_files_are_untouched_by_concurrent_pages(app: &TestApp) {
+    // Forbidden pages (403, page policy) rendered while static files are served: the files
+    // keep their own status and headers.
+    let c = app.session("water").await;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (router, cookie) = (app.router.clone(), c.clone());
+        tasks.push(tokio::spawn(async move {
+            use tower::ServiceExt;
+            let page = Request::builder()
+                .uri("/admin/users")
+                .header(header::COOKIE, cookie)
+                .body(Body::empty())
+                .unwrap();
+            let file = Request::builder()
+                .uri("/favicon.svg")
+                .body(Body::empty())
+                .unwrap();
+            let (p, f) = tokio::join!(router.clone().oneshot(page), router.oneshot(file));
+            (p.unwrap(), f.unwrap())
+        }));
+    }
+    for t in tasks {
+        let (page, file) = t.await.unwrap();
+        assert_eq!(page.status(), StatusCode::FORBIDDEN);
+        assert_eq!(file.status(), StatusCode::OK);
+        assert_eq!(
+            file.headers().get(header::CONTENT_TYPE).unwrap(),
+            "image/svg+xml"
+        );
+        let csp = file
+            .headers()
+            .get(header::CONTENT_SECURITY_POLICY)
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert_eq!(csp, "default-src 'none'; frame-ancestors 'none'");
+    }
+    let r = app.get("/pkg/missing.wasm", None).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
 }

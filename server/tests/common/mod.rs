@@ -56,7 +56,7 @@ pub fn pg_base_url() -> String {
 fn leptos_options() -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("citylink")
-        .site_root("target/site")
+        .site_root("../public") // holds the favicon, the one static file without a wasm build
         .site_pkg_dir("pkg")
         .build()
 }
@@ -256,6 +256,16 @@ pub fn enc(s: &str) -> String {
     out
 }
 
+/// A test that takes longer than this has hung: it fails with a message instead of stalling CI.
+pub async fn within_limit<F: std::future::Future<Output = ()>>(f: F) {
+    if tokio::time::timeout(std::time::Duration::from_secs(90), f)
+        .await
+        .is_err()
+    {
+        panic!("test did not finish within 90 s");
+    }
+}
+
 /// Runs `async fn NAME(app: TestApp)` once on SQLite and once on PostgreSQL.
 #[macro_export]
 macro_rules! on_both {
@@ -266,13 +276,13 @@ macro_rules! on_both {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
                     let app = common::TestApp::new(common::Backend::Sqlite).await;
-                    super::$name(&app).await;
+                    common::within_limit(super::$name(&app)).await;
                     app.finish().await;
                 }
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
                     let app = common::TestApp::new(common::Backend::Postgres).await;
-                    super::$name(&app).await;
+                    common::within_limit(super::$name(&app)).await;
                     app.finish().await;
                 }
             }
