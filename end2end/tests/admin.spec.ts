@@ -36,10 +36,15 @@ test('administrator lists, filters, creates and edits users', async ({ page }) =
   await expect(page.getByTestId('saved')).toBeVisible();
   await expect(page).toHaveURL(/\/admin\/users\/\d+/);
 
-  // Edit: deactivate through the form.
+  // Edit: deactivate through the form. (The "saved" notice still shows from the creation,
+  // so wait for the update's own answer.)
   await page.locator('#active').selectOption('false');
-  await page.getByTestId('user-form').locator('button[type=submit]').click();
-  await expect(page.getByTestId('saved')).toBeVisible();
+  const [updated] = await Promise.all([
+    page.waitForResponse((r) => r.url().endsWith('/api/admin/user/update')),
+    page.getByTestId('user-form').locator('button[type=submit]').click(),
+  ]);
+  expect(updated.status()).toBe(200);
+  await expect(page.locator('#active')).toHaveValue('false');
   await goto(page, `/admin/users?q=${username}`);
   await expect(table.locator(`tr[data-username="${username}"]`).getByText('停用').first()).toBeVisible();
 
