@@ -1,8 +1,12 @@
 import { expect, test } from '@playwright/test';
-import { goto, PASSWORD, signIn, signInOk, signOut } from './helpers';
+import { createUser, goto, signIn, signInOk, signOut } from './helpers';
 
 test('a user changes their own password under the policy', async ({ page }) => {
-  await signInOk(page, 'waterhead');
+  const username = `pw${Date.now() % 1_000_000}`;
+  const first = 'First#Pass2026';
+  await createUser(page, username, first, 'handler', '水务局');
+  await signIn(page, username, first);
+  await expect(page.getByTestId('user-name')).toHaveText('测试用户');
   await page.getByRole('navigation', { name: '主导航' }).getByRole('link', { name: '我的账户' }).click();
   await expect(page.getByRole('heading', { name: '修改密码' })).toBeVisible();
   await page.locator('#current').fill('not-it');
@@ -10,7 +14,7 @@ test('a user changes their own password under the policy', async ({ page }) => {
   await page.locator('#password_confirm').fill('Water#Head2026');
   await page.getByRole('button', { name: '保存' }).click();
   await expect(page.locator('#current-error')).toHaveText('当前密码不正确。');
-  await page.locator('#current').fill(PASSWORD);
+  await page.locator('#current').fill(first);
   await page.locator('#password').fill('short1!');
   await page.locator('#password_confirm').fill('short1!');
   await page.getByRole('button', { name: '保存' }).click();
@@ -20,10 +24,10 @@ test('a user changes their own password under the policy', async ({ page }) => {
   await page.getByRole('button', { name: '保存' }).click();
   await expect(page.getByRole('status')).toContainText('密码已修改');
   await signOut(page);
-  await signIn(page, 'waterhead', PASSWORD);
+  await signIn(page, username, first);
   await expect(page.getByTestId('form-error')).toHaveText('用户名或密码不正确。');
-  await signIn(page, 'waterhead', 'Water#Head2026');
-  await expect(page.getByTestId('user-name')).toHaveText('周强');
+  await signIn(page, username, 'Water#Head2026');
+  await expect(page.getByTestId('user-name')).toHaveText('测试用户');
 });
 
 test.describe('on a phone', () => {

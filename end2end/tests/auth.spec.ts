@@ -9,6 +9,7 @@ const ACCOUNTS: { user: string; name: string; role: string; dept: string; admin:
   { user: 'inspector', name: '钱进', role: '信息采集监督员', dept: '城市管理局', admin: false },
   { user: 'water', name: '孙涛', role: '处置人员', dept: '水务局', admin: false },
   { user: 'landscape', name: '李娜', role: '处置人员', dept: '园林局', admin: false },
+  { user: 'waterhead', name: '周强', role: '部门负责人', dept: '水务局', admin: false },
   { user: 'skyeye', name: '吴磊', role: '视频值班员', dept: '公安局', admin: false },
   { user: 'energy', name: '郑洁', role: '能源分析员', dept: '发展和改革委员会', admin: false },
   { user: 'leader', name: '王刚', role: '领导小组', dept: '智慧城市建设领导小组', admin: false },

@@ -59,3 +59,18 @@ export async function signOut(page: Page) {
   await expect(page).toHaveURL(/\/login/);
   await expect(page.getByTestId('user-name')).toHaveCount(0);
 }
+
+/** Signs in as admin, creates an account through the administration form, and signs out. */
+export async function createUser(page: Page, username: string, password: string, role = 'inspector', dept = '城市管理局') {
+  await signInOk(page, 'admin');
+  await goto(page, '/admin/users/new');
+  await page.locator('#username').fill(username);
+  await page.locator('#display_name').fill('测试用户');
+  await page.locator('#role').selectOption(role);
+  await page.locator('#department_id').selectOption({ label: dept });
+  await page.locator('#password').fill(password);
+  await page.locator('#password_confirm').fill(password);
+  await page.getByTestId('user-form').locator('button[type=submit]').click();
+  await expect(page.getByTestId('saved')).toBeVisible();
+  await signOut(page);
+}

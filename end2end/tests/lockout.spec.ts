@@ -1,20 +1,10 @@
 import { expect, test } from '@playwright/test';
-import { goto, PASSWORD, signIn, signInOk, signOut } from './helpers';
+import { createUser, goto, signIn, signInOk } from './helpers';
 
 test('five wrong passwords lock an account for 30 minutes', async ({ page }) => {
   // A fresh account of its own, made through the administration pages.
   const username = `lock${Date.now() % 1_000_000}`;
-  await signInOk(page, 'admin');
-  await goto(page, '/admin/users/new');
-  await page.locator('#username').fill(username);
-  await page.locator('#display_name').fill('测试锁定');
-  await page.locator('#role').selectOption('inspector');
-  await page.locator('#department_id').selectOption({ label: '城市管理局' });
-  await page.locator('#password').fill('Lock#Test2026');
-  await page.locator('#password_confirm').fill('Lock#Test2026');
-  await page.getByTestId('user-form').locator('button[type=submit]').click();
-  await expect(page.getByTestId('saved')).toBeVisible();
-  await signOut(page);
+  await createUser(page, username, 'Lock#Test2026');
 
   for (let i = 1; i <= 4; i++) {
     await signIn(page, username, `Wrong#${i}xyz`);
@@ -35,5 +25,4 @@ test('five wrong passwords lock an account for 30 minutes', async ({ page }) => 
   await expect(row.getByText('已锁定')).toBeVisible();
   await goto(page, `/admin/audit?user=${username}&outcome=failure`);
   await expect(page.getByTestId('pager-info')).toContainText(/共\s*6\s*条/);
-  void PASSWORD;
 });
