@@ -33,6 +33,12 @@ async function signIn(page, user) {
   await shot(zh, 'login-error-zh');
   await signIn(zh, 'admin');
   await shot(zh, 'home-zh');
+  await zh.goto(base + '/account');
+  await zh.waitForSelector('#current');
+  await shot(zh, 'account-zh');
+  await zh.goto(base + '/admin/users/2');
+  await zh.waitForSelector('[data-testid=user-form]');
+  await shot(zh, 'user-edit-zh');
   await zh.goto(base + '/admin/audit');
   await zh.waitForSelector('[data-testid=audit-table]');
   await shot(zh, 'audit-zh');
@@ -54,6 +60,9 @@ async function signIn(page, user) {
   await en.goto(base + '/admin/departments');
   await en.waitForSelector('[data-testid=departments-table]');
   await shot(en, 'departments-en');
+  await en.goto(base + '/admin/departments/2');
+  await en.waitForSelector('[data-testid=department-form]');
+  await shot(en, 'department-edit-en');
 
   const phone = await browser.newPage({ locale: 'zh-CN', viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
   await phone.goto(base + '/login');

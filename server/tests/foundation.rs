@@ -610,41 +610,11 @@ async fn departments_are_edited_with_validation(app: &TestApp) {
 async fn password_change_follows_policy(app: &TestApp) {
     let c = app.session("leader").await;
     let other = app.session("leader").await;
-    let r = app
-        .call(
-            "account/password",
-            &[
-                ("current", "bad"),
-                ("password", "New#Pass2026"),
-                ("password_confirm", "New#Pass2026"),
-            ],
-            Some(&c),
-        )
-        .await;
+    let r = app.change_password(&c, "bad", "New#Pass2026").await;
     assert!(r.body.contains("PasswordWrong"), "{}", r.body);
-    let r = app
-        .call(
-            "account/password",
-            &[
-                ("current", PW),
-                ("password", "weakweak"),
-                ("password_confirm", "weakweak"),
-            ],
-            Some(&c),
-        )
-        .await;
+    let r = app.change_password(&c, PW, "weakweak").await;
     assert!(r.body.contains("PasswordWeak"), "{}", r.body);
-    let r = app
-        .call(
-            "account/password",
-            &[
-                ("current", PW),
-                ("password", "New#Pass2026"),
-                ("password_confirm", "New#Pass2026"),
-            ],
-            Some(&c),
-        )
-        .await;
+    let r = app.change_password(&c, PW, "New#Pass2026").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(app.me(&c).await["username"], "leader", "this session stays");
     assert!(app.me(&other).await.is_null(), "other sessions end");
@@ -836,30 +806,10 @@ async fn guessing_the_current_password_locks_and_signs_out(app: &TestApp) {
     let c = app.session("energy").await;
     let other = app.session("energy").await;
     for i in 1..=4 {
-        let r = app
-            .call(
-                "account/password",
-                &[
-                    ("current", "Guess#0000"),
-                    ("password", "New#Pass2026"),
-                    ("password_confirm", "New#Pass2026"),
-                ],
-                Some(&c),
-            )
-            .await;
+        let r = app.change_password(&c, "Guess#0000", "New#Pass2026").await;
         assert!(r.body.contains("PasswordWrong"), "attempt {i}: {}", r.body);
     }
-    let r = app
-        .call(
-            "account/password",
-            &[
-                ("current", "Guess#0000"),
-                ("password", "New#Pass2026"),
-                ("password_confirm", "New#Pass2026"),
-            ],
-            Some(&c),
-        )
-        .await;
+    let r = app.change_password(&c, "Guess#0000", "New#Pass2026").await;
     assert_eq!(r.status.as_u16(), 423, "{}", r.body);
     assert!(app.me(&c).await.is_null(), "the guessing session ends");
     assert!(app.me(&other).await.is_null(), "and every other one");

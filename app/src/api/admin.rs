@@ -62,6 +62,20 @@ mod server {
         Ok(())
     }
 
+    /// An inactive account keeps no sessions: every write that sets `active` ends them here.
+    pub async fn end_sessions_unless_active(
+        tx: &mut Tx,
+        id: i64,
+        active: bool,
+        detail: &mut String,
+    ) -> Result<(), AppError> {
+        if !active {
+            let n = crate::db::sessions::delete_for_user(tx, id).await?;
+            detail.push_str(&format!("; ended {n} sessions"));
+        }
+        Ok(())
+    }
+
     /// A unique-constraint race (two admins at once) becomes a field error, not a 500.
     pub fn unique(e: sqlx::Error, field: &str, kind: FieldErrorKind) -> AppError {
         match e.as_database_error() {
@@ -189,7 +203,7 @@ pub async fn update_user(
     department_id: i64,
     active: bool,
 ) -> Result<(), AppError> {
-    use crate::db::{departments, sessions, users};
+    use crate::db::{departments, users};
     use crate::domain::{validate as v, Role};
     use crate::error::{FieldError, FieldErrorKind as K};
 
@@ -225,10 +239,7 @@ pub async fn update_user(
             "role={} department={department_id} active={active}",
             role.code()
         );
-        if before.active && !active {
-            let n = sessions::delete_for_user(&mut tx, id).await?;
-            detail.push_str(&format!("; ended {n} sessions"));
-        }
+        server::end_sessions_unless_active(&mut tx, id, active, &mut detail).await?;
         server::ok(&mut tx, &me, "admin.users.update", "user", id, detail).await?;
         tx.commit().await?;
         leptos_axum::redirect(&format!("/admin/users/{id}?saved=1"));
@@ -246,7 +257,7 @@ pub async fn update_user(
 /// Activates or deactivates an account (deactivation ends its sessions).
 #[server(endpoint = "admin/user/active")]
 pub async fn set_user_active(id: i64, active: bool) -> Result<(), AppError> {
-    use crate::db::{sessions, users};
+    use crate::db::users;
     use crate::error::FieldErrorKind as K;
 
     let me = server::admin("admin.users.active").await?;
@@ -261,10 +272,7 @@ pub async fn set_user_active(id: i64, active: bool) -> Result<(), AppError> {
         return Err(AppError::NotFound);
     }
     let mut detail = format!("active={active}");
-    if !active {
-        let n = sessions::delete_for_user(&mut tx, id).await?;
-        detail.push_str(&format!("; ended {n} sessions"));
-    }
+    server::end_sessions_unless_active(&mut tx, id, active, &mut detail).await?;
     server::ok(&mut tx, &me, "admin.users.active", "user", id, detail).await?;
     tx.commit().await?;
     Ok(())

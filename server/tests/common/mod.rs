@@ -193,6 +193,16 @@ impl TestApp {
         r.session_cookie().expect("session cookie")
     }
 
+    /// Calls the own-password change with the same new password twice.
+    pub async fn change_password(&self, cookie: &str, current: &str, new: &str) -> Resp {
+        let form = [
+            ("current", current),
+            ("password", new),
+            ("password_confirm", new),
+        ];
+        self.call("account/password", &form, Some(cookie)).await
+    }
+
     pub async fn me(&self, cookie: &str) -> serde_json::Value {
         let r = self.call("auth/me", &[], Some(cookie)).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
