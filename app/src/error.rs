@@ -19,6 +19,19 @@ pub enum FieldErrorKind {
     UnknownRole,
     UnknownDepartment,
     NotSelf,
+    UnknownClass,
+    /// The coordinates lie outside every unit grid.
+    OutsideGrids,
+    /// Not a number, or out of range.
+    BadNumber,
+    BadDate,
+    /// Working periods not in the form 08:30-12:00,14:30-18:00.
+    BadPeriods,
+    /// The file is not really a JPEG or PNG image.
+    BadPhoto,
+    PhotoTooLarge,
+    TooManyPhotos,
+    PhotoRequired,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -52,6 +65,12 @@ pub enum AppError {
     Invalid(Vec<FieldError>),
     #[error("request from another site refused")]
     CrossOrigin,
+    /// A workflow step the case or the caller does not allow now.
+    #[error("step refused: {0:?}")]
+    Refused(crate::domain::workflow::Refusal),
+    /// Someone else changed the record since it was loaded.
+    #[error("changed by someone else")]
+    Conflict,
     #[error("internal error")]
     Internal,
     /// The request could not be read (malformed arguments or body).
@@ -78,6 +97,7 @@ impl AppError {
         match self {
             AppError::Unauthenticated | AppError::InvalidCredentials => 401,
             AppError::Forbidden | AppError::CrossOrigin => 403,
+            AppError::Refused(_) | AppError::Conflict => 409,
             AppError::NotFound => 404,
             AppError::Locked { .. } => 423,
             AppError::Invalid(_) => 422,

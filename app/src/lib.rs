@@ -23,6 +23,8 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod db;
 #[cfg(feature = "ssr")]
+pub mod photos;
+#[cfg(feature = "ssr")]
 pub mod security;
 #[cfg(feature = "ssr")]
 pub mod state;
@@ -74,6 +76,16 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin/departments") ssr=SsrMode::Async view=pages::admin::departments::DepartmentList />
                         <Route path=path!("/admin/departments/:id") ssr=SsrMode::Async view=pages::admin::departments::DepartmentEdit />
                         <Route path=path!("/admin/audit") ssr=SsrMode::Async view=pages::admin::audit::AuditLog />
+                        <Route path=path!("/admin/catalogue") ssr=SsrMode::Async view=pages::cases::catalogue::CatalogueList />
+                        <Route path=path!("/admin/catalogue/:id") ssr=SsrMode::Async view=pages::cases::catalogue::ClassEdit />
+                        <Route path=path!("/admin/calendar") ssr=SsrMode::Async view=pages::cases::catalogue::CalendarPage />
+                        <Route path=path!("/queue") ssr=SsrMode::Async view=pages::cases::queue::Queue />
+                        <Route path=path!("/cases") ssr=SsrMode::Async view=pages::cases::list::CaseList />
+                        <Route path=path!("/cases/new") ssr=SsrMode::Async view=pages::cases::report::ReportNew />
+                        <Route path=path!("/cases/map") ssr=SsrMode::Async view=pages::cases::map::MapPage />
+                        <Route path=path!("/cases/:id") ssr=SsrMode::Async view=pages::cases::detail::CaseDetailPage />
+                        <Route path=path!("/evaluation") ssr=SsrMode::Async view=pages::cases::evaluation::EvaluationPage />
+                        <Route path=path!("/appeals") ssr=SsrMode::Async view=pages::cases::appeals::AppealsPage />
                     </Routes>
                 </AppFrame>
             </Router>

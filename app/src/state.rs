@@ -16,6 +16,8 @@ pub struct Config {
     pub secure_cookies: bool,
     pub max_failed_logins: i64,
     pub lock_ms: i64,
+    /// How many demo cases a fresh demo database gets.
+    pub demo_cases: usize,
 }
 
 impl Default for Config {
@@ -28,6 +30,7 @@ impl Default for Config {
             secure_cookies: false,
             max_failed_logins: 5,
             lock_ms: 30 * 60_000,
+            demo_cases: 3000,
         }
     }
 }
@@ -60,6 +63,12 @@ impl Config {
         }
         if let Some(v) = get("CITYLINK_SESSION_MAX_HOURS") {
             c.session_absolute_ms = parse_pos("CITYLINK_SESSION_MAX_HOURS", &v)? * 3_600_000;
+        }
+        if let Some(v) = get("CITYLINK_DEMO_CASES") {
+            c.demo_cases = v.trim().parse().map_err(|_| ConfigError {
+                var: "CITYLINK_DEMO_CASES",
+                msg: "must be a whole number".into(),
+            })?;
         }
         if let Some(v) = get("CITYLINK_SECURE_COOKIES") {
             c.secure_cookies = parse_bool("CITYLINK_SECURE_COOKIES", &v)?;

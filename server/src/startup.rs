@@ -13,14 +13,38 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
 use std::time::Duration;
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-/// Largest request body accepted (forms and JSON). Endpoints that take files set their own.
+/// Largest request body accepted (forms and JSON).
 pub const BODY_LIMIT: usize = 1024 * 1024;
+/// Endpoints that take photos accept up to four of 2 MiB each, with room for the form.
+pub const UPLOAD_LIMIT: usize = 9 * 1024 * 1024;
+const UPLOAD_PATHS: &[&str] = &["/api/cases/report", "/api/cases/step"];
+
+/// Refuses bodies over the limit of their path: 413 at once when Content-Length says so,
+/// otherwise the body stops being read at the limit.
+async fn body_limit(req: Request<Body>, next: middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let limit = if UPLOAD_PATHS.contains(&req.uri().path()) {
+        UPLOAD_LIMIT
+    } else {
+        BODY_LIMIT
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let (parts, body) = req.into_parts();
+    let body = Body::new(http_body_util::Limited::new(body, limit));
+    next.run(Request::from_parts(parts, body)).await
+}
 
 /// Connects, migrates and (when demo data is on) seeds the database.
 pub async fn build_state(
@@ -33,11 +57,34 @@ pub async fn build_state(
     let demo = config
         .demo
         .unwrap_or(store.created && store.kind == app::db::DbKind::Sqlite);
-    if demo {
-        match seed::demo(&store).await {
-            Ok(true) => tracing::info!("demo data written"),
-            Ok(false) => tracing::info!("demo data skipped: accounts exist already"),
-            Err(e) => tracing::error!(error = %e, "demo data failed"),
+    let fresh = demo
+        && match seed::demo(&store).await {
+            Ok(true) => {
+                tracing::info!("demo accounts written");
+                true
+            }
+            Ok(false) => {
+                tracing::info!("demo data skipped: accounts exist already");
+                false
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "demo data failed");
+                false
+            }
+        };
+    if let Err(e) = seed::reference(&store).await {
+        tracing::error!(error = %e, "reference data failed");
+    }
+    if fresh {
+        let t = std::time::Instant::now();
+        match app::db::demo_cases::seed(&store, config.demo_cases, app::db::now_ms()).await {
+            Ok(s) => tracing::info!(
+                cases = s.cases,
+                events = s.events,
+                ms = t.elapsed().as_millis() as u64,
+                "demo cases written"
+            ),
+            Err(e) => tracing::error!(error = %e, "demo cases failed"),
         }
     }
     Ok(AppState {
@@ -69,6 +116,8 @@ pub fn router(state: AppState) -> Router {
     };
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/photos/{id}", get(crate::http::files::photo))
+        .route("/cases/export.csv", get(crate::http::files::export_csv))
         .leptos_routes_with_context(&state, routes, ctx.clone(), {
             let opts = opts.clone();
             move || shell(opts.clone())
@@ -101,7 +150,7 @@ pub fn router(state: AppState) -> Router {
             session_middleware,
         ))
         .layer(middleware::from_fn(origin_check))
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn(body_limit))
         .layer(CompressionLayer::new())
         .layer(middleware::from_fn(app::security::csp_middleware))
         .layer(SetResponseHeaderLayer::if_not_present(

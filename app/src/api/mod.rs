@@ -3,3 +3,5 @@
 pub mod account;
 pub mod admin;
 pub mod auth;
+pub mod cases;
+pub mod evaluation;

@@ -18,6 +18,27 @@ pub fn field_error_text(locale: Locale, kind: FieldErrorKind) -> &'static str {
         FieldErrorKind::UnknownRole => td_string!(locale, err_unknown_role),
         FieldErrorKind::UnknownDepartment => td_string!(locale, err_unknown_department),
         FieldErrorKind::NotSelf => td_string!(locale, err_not_self),
+        FieldErrorKind::UnknownClass => td_string!(locale, err_unknown_class),
+        FieldErrorKind::OutsideGrids => td_string!(locale, err_outside_grids),
+        FieldErrorKind::BadNumber => td_string!(locale, err_bad_number),
+        FieldErrorKind::BadDate => td_string!(locale, err_bad_date),
+        FieldErrorKind::BadPeriods => td_string!(locale, err_bad_periods),
+        FieldErrorKind::BadPhoto => td_string!(locale, err_bad_photo),
+        FieldErrorKind::PhotoTooLarge => td_string!(locale, err_photo_too_large),
+        FieldErrorKind::TooManyPhotos => td_string!(locale, err_too_many_photos),
+        FieldErrorKind::PhotoRequired => td_string!(locale, err_photo_required),
+    }
+}
+
+pub fn refusal_text(locale: Locale, r: crate::domain::workflow::Refusal) -> &'static str {
+    use crate::domain::workflow::Refusal;
+    match r {
+        Refusal::Role => td_string!(locale, refused_role),
+        Refusal::Department => td_string!(locale, refused_department),
+        Refusal::State => td_string!(locale, refused_state),
+        Refusal::OnHold => td_string!(locale, refused_on_hold),
+        Refusal::NotOnHold => td_string!(locale, refused_not_on_hold),
+        Refusal::VerificationFailed => td_string!(locale, refused_verification_failed),
     }
 }
 
@@ -36,6 +57,8 @@ pub fn error_text(locale: Locale, e: &AppError) -> String {
         ),
         AppError::Invalid(_) => td_string!(locale, err_invalid).to_string(),
         AppError::CrossOrigin => td_string!(locale, err_cross_origin).to_string(),
+        AppError::Refused(r) => refusal_text(locale, *r).to_string(),
+        AppError::Conflict => td_string!(locale, err_conflict).to_string(),
         AppError::Internal => td_string!(locale, err_internal).to_string(),
         AppError::BadRequest(_) => td_string!(locale, err_bad_request).to_string(),
         AppError::Transport(_) => td_string!(locale, err_network).to_string(),
@@ -113,5 +136,76 @@ pub fn LoadError(error: AppError) -> impl IntoView {
         <div class="form-error" role="alert">
             {move || error_text(i18n.get_locale(), &error)}
         </div>
+    }
+}
+
+/// A form sent as multipart (it carries photos): the last result and whether it is on its way.
+pub struct Upload<T: Send + Sync + 'static> {
+    pub result: RwSignal<Option<Result<T, AppError>>>,
+    pub pending: RwSignal<bool>,
+}
+
+impl<T: Send + Sync + 'static> Clone for Upload<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T: Send + Sync + 'static> Copy for Upload<T> {}
+
+impl<T: Clone + Send + Sync + 'static> Upload<T> {
+    pub fn new() -> Self {
+        Upload {
+            result: RwSignal::new(None),
+            pending: RwSignal::new(false),
+        }
+    }
+
+    pub fn outcome(self) -> Outcome<T> {
+        let r = self.result;
+        Signal::derive(move || r.get())
+    }
+
+    /// The submit handler: with JavaScript, the form's data (files included) goes to `call`
+    /// and the answer shows beside the fields; without, the browser posts the form itself.
+    pub fn on_submit<Fut>(
+        self,
+        call: fn(leptos::server_fn::codec::MultipartData) -> Fut,
+    ) -> impl Fn(leptos::ev::SubmitEvent) + Copy + 'static
+    where
+        Fut: std::future::Future<Output = Result<T, AppError>> + 'static,
+    {
+        move |ev: leptos::ev::SubmitEvent| {
+            #[cfg(feature = "hydrate")]
+            {
+                use wasm_bindgen::JsCast;
+                ev.prevent_default();
+                if self.pending.get_untracked() {
+                    return;
+                }
+                let Some(form) = ev
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok())
+                else {
+                    return;
+                };
+                let Ok(data) = web_sys::FormData::new_with_form(&form) else {
+                    return;
+                };
+                self.pending.set(true);
+                leptos::task::spawn_local(async move {
+                    let r = call(data.into()).await;
+                    self.pending.set(false);
+                    self.result.set(Some(r));
+                });
+            }
+            #[cfg(not(feature = "hydrate"))]
+            let _ = (ev, call);
+        }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> Default for Upload<T> {
+    fn default() -> Self {
+        Self::new()
     }
 }

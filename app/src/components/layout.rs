@@ -153,12 +153,44 @@ const NAV: &[NavItem] = &[
         area: Area::Home,
     },
     NavItem {
+        href: "/queue",
+        area: Area::Queue,
+    },
+    NavItem {
+        href: "/cases/new",
+        area: Area::Report,
+    },
+    NavItem {
+        href: "/cases",
+        area: Area::Cases,
+    },
+    NavItem {
+        href: "/cases/map",
+        area: Area::Cases,
+    },
+    NavItem {
+        href: "/evaluation",
+        area: Area::Evaluation,
+    },
+    NavItem {
+        href: "/appeals",
+        area: Area::Appeals,
+    },
+    NavItem {
         href: "/admin/users",
         area: Area::AdminUsers,
     },
     NavItem {
         href: "/admin/departments",
         area: Area::AdminDepartments,
+    },
+    NavItem {
+        href: "/admin/catalogue",
+        area: Area::AdminCatalogue,
+    },
+    NavItem {
+        href: "/admin/calendar",
+        area: Area::AdminCatalogue,
     },
     NavItem {
         href: "/admin/audit",
@@ -170,28 +202,52 @@ const NAV: &[NavItem] = &[
     },
 ];
 
-fn nav_label(locale: Locale, area: Area) -> &'static str {
-    match area {
-        Area::Home => td_string!(locale, nav_home),
-        Area::AdminUsers => td_string!(locale, nav_users),
-        Area::AdminDepartments => td_string!(locale, nav_departments),
-        Area::AdminAudit => td_string!(locale, nav_audit),
-        Area::Account => td_string!(locale, nav_account),
+fn nav_label(locale: Locale, href: &str) -> &'static str {
+    match href {
+        "/" => td_string!(locale, nav_home),
+        "/queue" => td_string!(locale, nav_queue),
+        "/cases/new" => td_string!(locale, nav_report),
+        "/cases" => td_string!(locale, nav_cases),
+        "/cases/map" => td_string!(locale, nav_map),
+        "/evaluation" => td_string!(locale, nav_evaluation),
+        "/appeals" => td_string!(locale, nav_appeals),
+        "/admin/users" => td_string!(locale, nav_users),
+        "/admin/departments" => td_string!(locale, nav_departments),
+        "/admin/catalogue" => td_string!(locale, nav_catalogue),
+        "/admin/calendar" => td_string!(locale, nav_calendar),
+        "/admin/audit" => td_string!(locale, nav_audit),
+        _ => td_string!(locale, nav_account),
     }
 }
 
 #[component]
 fn Nav(role: Role) -> impl IntoView {
     let i18n = use_i18n();
+    let location = use_location();
+    // Badges: what waits for me, asked again at every navigation.
+    let counts = Resource::new(
+        move || location.pathname.get(),
+        |_| crate::api::cases::get_queue_counts(),
+    );
     let items = NAV
         .iter()
         .filter(|i| role.may_open(i.area))
         .map(|i| {
-            let area = i.area;
+            let href = i.href;
+            let badge = move || {
+                let c = counts.get().and_then(Result::ok).unwrap_or_default();
+                let n = match href {
+                    "/queue" => c.cases,
+                    "/appeals" if role == Role::Dispatcher => c.appeals,
+                    _ => 0,
+                };
+                (n > 0).then(|| view! { <span class="nav-badge" data-testid=format!("badge-{}", href.trim_start_matches('/'))>{n}</span> })
+            };
             view! {
                 <li>
-                    <A href=i.href exact=true>
-                        {move || nav_label(i18n.get_locale(), area)}
+                    <A href=href exact=true>
+                        <span>{move || nav_label(i18n.get_locale(), href)}</span>
+                        <Transition fallback=|| ()>{badge}</Transition>
                     </A>
                 </li>
             }

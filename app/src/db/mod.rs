@@ -4,7 +4,14 @@
 //! `BIGINT` milliseconds for instants) and run through sqlx's `Any` driver; the two migration
 //! folders differ only where the engines' DDL does.
 pub mod audit;
+pub mod calendar;
+pub mod cases;
+pub mod catalogue;
+pub mod catalogue_seed;
+pub mod demo_cases;
 pub mod departments;
+pub mod evaluation;
+pub mod grids;
 pub mod seed;
 pub mod sessions;
 pub mod users;
@@ -188,6 +195,25 @@ fn sqlite_path(url: &str) -> Option<String> {
     } else {
         Some(path.to_string())
     }
+}
+
+/// `prefix` followed by `rows` groups of `cols` numbered placeholders: a multi-row INSERT.
+pub fn values_sql(prefix: &str, rows: usize, cols: usize) -> String {
+    let mut sql = String::from(prefix);
+    for r in 0..rows {
+        if r > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for c in 1..=cols {
+            if c > 1 {
+                sql.push(',');
+            }
+            sql.push_str(&format!("${}", r * cols + c));
+        }
+        sql.push(')');
+    }
+    sql
 }
 
 /// Milliseconds since the Unix epoch, the one representation of an instant in the database.

@@ -1,6 +1,8 @@
 //! Demo data: the departments of DOMAIN.md and one account per role, all with password
 //! `Demo@2026!`. Written only when demo data is switched on, in one transaction.
-use super::{audit, departments, users, Store};
+use super::{
+    audit, calendar, catalogue, catalogue_seed, departments, evaluation, grids, users, Store,
+};
 use crate::domain::Role;
 
 pub const DEMO_PASSWORD: &str = "Demo@2026!";
@@ -159,4 +161,54 @@ pub async fn create_admin(
     .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Reference data every installation needs, written into empty tables at start: unit grids,
+/// the working calendar, the scoring rule and the classification catalogue (with the
+/// departments it dispatches to by default, created when missing).
+pub async fn reference(store: &Store) -> Result<(), crate::error::AppError> {
+    let count = |table: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(store.pool())
+            .await
+    };
+    let (g, s, r, m) = (
+        count("grids").await?,
+        count("settings").await?,
+        count("scoring_rules").await?,
+        count("case_majors").await?,
+    );
+    if g > 0 && s > 0 && r > 0 && m > 0 {
+        return Ok(());
+    }
+    let mut tx = store.begin().await?;
+    if g == 0 {
+        grids::seed(&mut tx).await?;
+    }
+    if s == 0 {
+        calendar::seed(&mut tx).await?;
+    }
+    if r == 0 {
+        evaluation::seed_rule(&mut tx).await?;
+    }
+    if m == 0 {
+        let mut ids = std::collections::HashMap::new();
+        for code in catalogue_seed::DEPTS {
+            let id: Option<i64> = sqlx::query_scalar("SELECT id FROM departments WHERE code = $1")
+                .bind(*code)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let id = match (id, DEPARTMENTS.iter().find(|d| d.0 == *code)) {
+                (Some(id), _) => Some(id),
+                (None, Some((c, zh, en))) => Some(departments::insert(&mut tx, c, zh, en).await?),
+                (None, None) => None,
+            };
+            if let Some(id) = id {
+                ids.insert(code.to_string(), id);
+            }
+        }
+        catalogue::seed(&mut tx, |c| ids.get(c).copied()).await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }

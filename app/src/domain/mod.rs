@@ -1,6 +1,10 @@
 //! Plain types and pure rules shared by the server and the browser.
 //! Nothing here touches the database or the network, so everything is unit-tested directly.
+#[cfg(feature = "ssr")]
+pub mod calendar;
+pub mod evaluation;
 pub mod roles;
 pub mod validate;
+pub mod workflow;
 
 pub use roles::{Area, Role};

@@ -23,6 +23,18 @@ pub enum Area {
     AdminUsers,
     AdminDepartments,
     AdminAudit,
+    /// Case list, detail and map.
+    Cases,
+    /// What waits for me.
+    Queue,
+    /// Reporting a new case from the field.
+    Report,
+    /// Department evaluation.
+    Evaluation,
+    /// Appeals against deductions.
+    Appeals,
+    /// The classification catalogue and the working calendar.
+    AdminCatalogue,
 }
 
 impl Role {
@@ -58,7 +70,28 @@ impl Role {
     pub fn may_open(self, area: Area) -> bool {
         match area {
             Area::Home | Area::Account => true,
-            Area::AdminUsers | Area::AdminDepartments | Area::AdminAudit => self == Role::Admin,
+            Area::AdminUsers | Area::AdminDepartments | Area::AdminAudit | Area::AdminCatalogue => {
+                self == Role::Admin
+            }
+            Area::Cases => matches!(
+                self,
+                Role::Admin
+                    | Role::Dispatcher
+                    | Role::Inspector
+                    | Role::Handler
+                    | Role::DeptHead
+                    | Role::Leader
+            ),
+            Area::Queue => matches!(
+                self,
+                Role::Dispatcher | Role::Inspector | Role::Handler | Role::DeptHead
+            ),
+            Area::Report => self == Role::Inspector,
+            Area::Evaluation => matches!(
+                self,
+                Role::Admin | Role::Dispatcher | Role::DeptHead | Role::Leader
+            ),
+            Area::Appeals => matches!(self, Role::Dispatcher | Role::DeptHead),
         }
     }
 }
@@ -85,6 +118,18 @@ mod tests {
             assert!(r.may_open(Area::Home));
             assert_eq!(r.may_open(Area::AdminUsers), r == Role::Admin);
             assert_eq!(r.may_open(Area::AdminAudit), r == Role::Admin);
+            assert_eq!(r.may_open(Area::AdminCatalogue), r == Role::Admin);
         }
+    }
+
+    #[test]
+    fn case_areas_follow_the_workflow_roles() {
+        assert!(Role::Inspector.may_open(Area::Report));
+        assert!(!Role::Dispatcher.may_open(Area::Report));
+        assert!(Role::Handler.may_open(Area::Queue) && Role::Handler.may_open(Area::Cases));
+        assert!(!Role::Leader.may_open(Area::Queue) && Role::Leader.may_open(Area::Evaluation));
+        assert!(!Role::VideoOfficer.may_open(Area::Cases));
+        assert!(!Role::EnergyAnalyst.may_open(Area::Cases));
+        assert!(Role::DeptHead.may_open(Area::Appeals) && !Role::Handler.may_open(Area::Appeals));
     }
 }

@@ -1,6 +1,7 @@
 //! One module per screen.
 pub mod account;
 pub mod admin;
+pub mod cases;
 pub mod home;
 pub mod login;
 pub mod not_found;

@@ -1,4 +1,5 @@
 //! Endpoints for machines and the middleware that guards every request.
 pub mod errors;
+pub mod files;
 pub mod guard;
 pub mod health;

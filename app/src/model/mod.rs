@@ -92,3 +92,6 @@ pub struct AuditFilter {
 }
 
 pub const PER_PAGE: u32 = 25;
+
+mod cases;
+pub use cases::*;

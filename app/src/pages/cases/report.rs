@@ -1,0 +1,119 @@
+use crate::api::cases::{case_classes, report_case};
+use crate::components::forms::{invalid, FieldErr, FormError, LoadError, Upload};
+use crate::components::layout::{pick, Loading, RequireArea};
+use crate::domain::Area;
+use crate::i18n::*;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// An inspector reports a problem: class, place, description and photos. The place is put
+/// in its unit grid on the server.
+#[component]
+pub fn ReportNew() -> impl IntoView {
+    let i18n = use_i18n();
+    let up = Upload::<i64>::new();
+    let out = up.outcome();
+    let classes = Resource::new(|| (), |_| case_classes());
+    let lon = RwSignal::new(String::new());
+    let lat = RwSignal::new(String::new());
+    let locate = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::closure::Closure;
+            use wasm_bindgen::JsCast;
+            let Ok(geo) = leptos::prelude::window().navigator().geolocation() else {
+                return;
+            };
+            let ok = Closure::once_into_js(move |p: web_sys::Position| {
+                let c = p.coords();
+                lon.set(format!("{:.6}", c.longitude()));
+                lat.set(format!("{:.6}", c.latitude()));
+            });
+            let _ = geo.get_current_position(ok.unchecked_ref());
+        }
+    };
+    view! {
+        <Title text=move || t_string!(i18n, nav_report).to_string() />
+        <RequireArea area=Area::Report>
+            <header class="page-head">
+                <h1>{t!(i18n, nav_report)}</h1>
+                <p class="muted">{t!(i18n, report_intro)}</p>
+            </header>
+            <form method="post" action="/api/cases/report" enctype="multipart/form-data" class="form"
+                data-testid="report-form" on:submit=up.on_submit(report_case)>
+                <div class="field">
+                    <label for="class_id">{t!(i18n, case_class)}</label>
+                    <Transition fallback=Loading>
+                        {move || Suspend::new(async move {
+                            match classes.await {
+                                Err(e) => view! { <LoadError error=e /> }.into_any(),
+                                Ok(list) => {
+                                    // Grouped by kind and major class, as inspectors know them.
+                                    let mut groups: Vec<(String, String, String, Vec<crate::model::CaseClass>)> = Vec::new();
+                                    for c in list.into_iter().filter(|c| c.active) {
+                                        let key = format!("{}{}", c.kind, c.major_code);
+                                        match groups.iter_mut().find(|g| g.0 == key) {
+                                            Some(g) => g.3.push(c),
+                                            None => groups.push((key, c.major_zh.clone(), c.major_en.clone(), vec![c])),
+                                        }
+                                    }
+                                    view! {
+                                        <select id="class_id" name="class_id" required aria-invalid=invalid(out, "class_id") aria-describedby="class_id-error">
+                                            <option value="">{t!(i18n, choose_class)}</option>
+                                            {groups.into_iter().map(|(_, mzh, men, items)| {
+                                                let kind = items[0].kind.clone();
+                                                view! {
+                                                    <optgroup label=move || format!("{} · {}", super::kind_label(i18n.get_locale(), &kind), pick(i18n.get_locale(), &mzh, &men))>
+                                                        {items.into_iter().map(|c| view! {
+                                                            <option value=c.id>{c.code.clone()} " " {move || pick(i18n.get_locale(), &c.name_zh, &c.name_en)}</option>
+                                                        }).collect_view()}
+                                                    </optgroup>
+                                                }
+                                            }).collect_view()}
+                                        </select>
+                                    }.into_any()
+                                }
+                            }
+                        })}
+                    </Transition>
+                    <FieldErr outcome=out field="class_id" />
+                </div>
+                <fieldset class="field">
+                    <legend>{t!(i18n, report_place)}</legend>
+                    <div class="row-fields">
+                        <label>{t!(i18n, field_lat)}
+                            <input name="lat" inputmode="decimal" required prop:value=lat on:input=move |e| lat.set(event_target_value(&e))
+                                placeholder="37.8570" aria-invalid=invalid(out, "lat") /></label>
+                        <label>{t!(i18n, field_lon)}
+                            <input name="lon" inputmode="decimal" required prop:value=lon on:input=move |e| lon.set(event_target_value(&e))
+                                placeholder="112.5600" aria-invalid=invalid(out, "lon") /></label>
+                        <button type="button" class="btn btn-quiet" on:click=locate>{t!(i18n, use_my_location)}</button>
+                    </div>
+                    <p class="help">{t!(i18n, report_place_help)}</p>
+                    <FieldErr outcome=out field="lat" />
+                    <FieldErr outcome=out field="lon" />
+                </fieldset>
+                <div class="field">
+                    <label for="address">{t!(i18n, field_address)}</label>
+                    <input id="address" name="address" required maxlength="200" aria-invalid=invalid(out, "address") />
+                    <FieldErr outcome=out field="address" />
+                </div>
+                <div class="field">
+                    <label for="description">{t!(i18n, case_description)}</label>
+                    <textarea id="description" name="description" rows="4" required maxlength="1000" aria-invalid=invalid(out, "description")></textarea>
+                    <FieldErr outcome=out field="description" />
+                </div>
+                <div class="field">
+                    <label for="photos">{t!(i18n, step_photos)}</label>
+                    <input id="photos" type="file" name="photos" accept="image/jpeg,image/png" multiple required />
+                    <p class="help">{t!(i18n, photos_help)}</p>
+                    <FieldErr outcome=out field="photos" />
+                </div>
+                <FormError outcome=out />
+                <div class="form-actions">
+                    <button type="submit" class="btn btn-primary" disabled=move || up.pending.get()>{t!(i18n, report_submit)}</button>
+                </div>
+            </form>
+        </RequireArea>
+    }
+}
