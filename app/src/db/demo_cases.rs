@@ -180,8 +180,11 @@ pub async fn seed(store: &Store, n: usize, now: i64) -> Result<Summary, crate::e
                 .and_hms_opt(0, 0, 0)
                 .expect("midnight"),
         );
-        let reported_at =
-            (day_start + sim.rng.random_range(7 * HOUR..21 * HOUR)).min(now - 5 * MIN);
+        let mut reported_at = day_start + sim.rng.random_range(7 * HOUR..21 * HOUR);
+        if reported_at > now - 5 * MIN {
+            // Today, later than now: earlier today (or last night) instead.
+            reported_at = now - sim.rng.random_range(5 * MIN..10 * HOUR);
+        }
         let class = &classes[pick_class(&mut sim.rng, classes.len())];
         let grid = &grids[sim.rng.random_range(0..grids.len())];
         let lon = grid.2 + sim.rng.random_range(0.0005..0.0095);

@@ -65,6 +65,8 @@ pub fn test_config(url: String) -> Config {
     Config {
         database_url: url,
         demo: Some(true),
+        // Enough demo cases for every state and department, few enough to start fast.
+        demo_cases: 240,
         ..Config::default()
     }
 }
@@ -164,6 +166,52 @@ impl TestApp {
             .method(Method::POST)
             .uri(format!("/api/{endpoint}"))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::HOST, "127.0.0.1:3000")
+            .header("origin", "http://127.0.0.1:3000");
+        if let Some(c) = cookie {
+            b = b.header(header::COOKIE, c);
+        }
+        self.send(b.body(Body::from(body)).unwrap()).await
+    }
+
+    /// Calls a multipart server function: text fields and files (field name, bytes).
+    pub async fn multipart(
+        &self,
+        endpoint: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &[u8])],
+        cookie: Option<&str>,
+    ) -> Resp {
+        let boundary = "citylinkTestBoundary7MA4YWxk";
+        let mut body: Vec<u8> = Vec::new();
+        for (k, v) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (i, (k, bytes)) in files.iter().enumerate() {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"; filename=\"p{i}.png\"\r\n\
+                     Content-Type: image/png\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let mut b = Request::builder()
+            .method(Method::POST)
+            .uri(format!("/api/{endpoint}"))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .header(header::ACCEPT, "application/json")
             .header(header::HOST, "127.0.0.1:3000")
             .header("origin", "http://127.0.0.1:3000");
         if let Some(c) = cookie {

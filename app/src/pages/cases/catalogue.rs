@@ -184,7 +184,21 @@ pub fn CalendarPage() -> impl IntoView {
                         Err(e) => view! { <LoadError error=e /> }.into_any(),
                         Ok(c) => {
                             let y = year();
+                            let mut years: Vec<String> = c.days.iter().map(|d| d.day[..4.min(d.day.len())].to_string()).collect();
+                            years.dedup();
                             let days: Vec<_> = c.days.into_iter().filter(|d| y.is_empty() || d.day.starts_with(&y)).collect();
+                            let year_links = {
+                                let y = y.clone();
+                                view! {
+                                    <nav class="seg" aria-label=move || t_string!(i18n, calendar_year)>
+                                        <a href="/admin/calendar" class:active=y.is_empty()>{t!(i18n, calendar_all_years)}</a>
+                                        {years.into_iter().map(|yr| {
+                                            let active = yr == y;
+                                            view! { <a href=format!("/admin/calendar?year={yr}") class:active=active>{yr.clone()}</a> }
+                                        }).collect_view()}
+                                    </nav>
+                                }
+                            };
                             view! {
                                 <ActionForm action=save attr:class="form narrow" attr:data-testid="periods-form">
                                     <div class="field">
@@ -206,6 +220,7 @@ pub fn CalendarPage() -> impl IntoView {
                                     <button type="submit" class="btn btn-primary">{t!(i18n, save)}</button>
                                 </ActionForm>
                                 <h2>{t!(i18n, calendar_days)}</h2>
+                                {year_links}
                                 <ActionForm action=put attr:class="filters" attr:data-testid="day-form">
                                     <input type="date" name="day" required aria-label=move || t_string!(i18n, calendar_day) aria-invalid=invalid(po, "day") />
                                     <select name="kind" aria-label=move || t_string!(i18n, calendar_kind)>

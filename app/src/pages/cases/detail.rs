@@ -124,8 +124,8 @@ fn Detail(
                     <dd data-testid="case-holder"><strong>{holder}</strong></dd>
                     <dt>{t!(i18n, case_deadline)}</dt>
                     <dd>
-                        {c.row.due_at.clone().unwrap_or_else(|| "—".into())} " "
-                        <TimeLeft minutes=c.row.minutes_left on_hold=c.row.on_hold />
+                        {c.row.due_at.clone().or(c.deadline.clone()).unwrap_or_else(|| "—".into())} " "
+                        {c.row.state.is_open().then(|| view! { <TimeLeft minutes=c.row.minutes_left on_hold=c.row.on_hold /> })}
                     </dd>
                     <dt>{t!(i18n, case_limit)}</dt>
                     <dd>{cls.limit_amount} " " {move || unit_label(i18n.get_locale(), &unit)}</dd>

@@ -20,6 +20,16 @@ pub fn EvaluationPage() -> impl IntoView {
     let i18n = use_i18n();
     let (from, to, dept) = (qp("from"), qp("to"), qp("dept"));
     let report = Resource::new(move || (from(), to()), |(f, t)| get_evaluation(f, t));
+    // One department's deductions, when one is chosen (made here, not inside the Suspend).
+    let deds = Resource::new(
+        move || (from(), to(), dept()),
+        |(f, t, d)| async move {
+            match d.parse::<i64>() {
+                Ok(d) => deductions(d, f, t).await.map(Some),
+                Err(_) => Ok(None),
+            }
+        },
+    );
     let result = Signal::derive(move || report.get().and_then(|r| r.err()).map(Err::<(), _>));
     view! {
         <Title text=move || t_string!(i18n, nav_evaluation).to_string() />
@@ -31,6 +41,7 @@ pub fn EvaluationPage() -> impl IntoView {
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
                     let r = report.await;
+                    let deds = deds.await;
                     let (f, t) = match &r { Ok(r) => (r.from.clone(), r.to.clone()), Err(_) => (from(), to()) };
                     view! {
                         <Form method="GET" action="" attr:class="filters">
@@ -43,7 +54,7 @@ pub fn EvaluationPage() -> impl IntoView {
                         {match r {
                             Err(e) => view! { <LoadError error=e /> }.into_any(),
                             Ok(r) if r.rows.is_empty() => view! { <p class="empty">{t!(i18n, eval_empty)}</p> }.into_any(),
-                            Ok(r) => view! { <Scores r dept=dept() /> }.into_any(),
+                            Ok(r) => view! { <Scores r dept=dept() deds /> }.into_any(),
                         }}
                     }
                 })}
@@ -53,7 +64,11 @@ pub fn EvaluationPage() -> impl IntoView {
 }
 
 #[component]
-fn Scores(r: EvaluationReport, dept: String) -> impl IntoView {
+fn Scores(
+    r: EvaluationReport,
+    dept: String,
+    deds: Result<Option<Vec<crate::model::Deduction>>, crate::error::AppError>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let rule = r.rule;
     let (from, to) = (r.from.clone(), r.to.clone());
@@ -64,7 +79,16 @@ fn Scores(r: EvaluationReport, dept: String) -> impl IntoView {
     view! {
         <p class="muted" data-testid="rule">
             {t!(i18n, eval_rule)} " "
-            {move || format!("{} ≥ {}% → {}; −{} / pt; −{} / {}", t_string!(i18n, ind_on_time_closure), rule.threshold_pct, rule.base_points, rule.per_point_below, rule.rework_penalty, t_string!(i18n, ind_rework))}
+            {move || match i18n.get_locale() {
+                Locale::zh => format!(
+                    "按期结案率 ≥ {}% 得 {} 分，每低 1 个百分点扣 {} 分；每次返工扣 {} 分；申诉成立的案件不计入。",
+                    rule.threshold_pct, rule.base_points, rule.per_point_below, rule.rework_penalty
+                ),
+                Locale::en => format!(
+                    "on-time closure rate ≥ {}% earns {} points, minus {} per percentage point below; minus {} per rework; cases with accepted appeals do not count.",
+                    rule.threshold_pct, rule.base_points, rule.per_point_below, rule.rework_penalty
+                ),
+            }}
         </p>
         <div class="table-wrap">
             <table class="table" data-testid="evaluation-table">
@@ -109,23 +133,22 @@ fn Scores(r: EvaluationReport, dept: String) -> impl IntoView {
                 </tbody>
             </table>
         </div>
-        {chosen.map(|s| view! { <Deductions s from=r.from.clone() to=r.to.clone() /> })}
+        {chosen.map(|s| view! { <Deductions s deds /> })}
     }
 }
 
 #[component]
-fn Deductions(s: DeptScore, from: String, to: String) -> impl IntoView {
+fn Deductions(
+    s: DeptScore,
+    deds: Result<Option<Vec<crate::model::Deduction>>, crate::error::AppError>,
+) -> impl IntoView {
     let i18n = use_i18n();
-    let d = s.department_id;
-    let list = Resource::new(move || (), move |_| deductions(d, from.clone(), to.clone()));
     let (zh, en) = (s.name_zh.clone(), s.name_en.clone());
     view! {
         <section class="card" data-testid="deductions">
             <h2>{move || pick(i18n.get_locale(), &zh, &en)} " · " {t!(i18n, eval_deductions)}</h2>
             <p class="muted">{t!(i18n, eval_appealed)} " " {s.counts.appealed}</p>
-            <Transition fallback=Loading>
-                {move || Suspend::new(async move {
-                    match list.await {
+            {match deds.map(Option::unwrap_or_default) {
                         Err(e) => view! { <LoadError error=e /> }.into_any(),
                         Ok(v) if v.is_empty() => view! { <p class="empty">{t!(i18n, eval_no_deductions)}</p> }.into_any(),
                         Ok(v) => view! {
@@ -160,9 +183,7 @@ fn Deductions(s: DeptScore, from: String, to: String) -> impl IntoView {
                                 </tbody>
                             </table></div>
                         }.into_any(),
-                    }
-                })}
-            </Transition>
+                    }}
         </section>
     }
 }

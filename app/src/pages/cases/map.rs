@@ -146,10 +146,10 @@ fn GridMap(list: Vec<GridCell>, overdue: bool) -> impl IntoView {
                     }).collect_view()}
                 </svg>
                 <figcaption class="legend">
-                    <span class="swatch" style=format!("background:{}", shade(0, max, overdue))></span> "0"
-                    <span class="swatch" style=format!("background:{}", shade((max / 4).max(1), max, overdue))></span>
-                    <span class="swatch" style=format!("background:{}", shade((max / 2).max(1), max, overdue))></span>
-                    <span class="swatch" style=format!("background:{}", shade(max, max, overdue))></span> {max}
+                    <svg class="swatch" width="18" height="12" aria-hidden="true"><rect width="18" height="12" fill=shade(0, max, overdue) /></svg> "0"
+                    <svg class="swatch" width="18" height="12" aria-hidden="true"><rect width="18" height="12" fill=shade((max / 4).max(1), max, overdue) /></svg>
+                    <svg class="swatch" width="18" height="12" aria-hidden="true"><rect width="18" height="12" fill=shade((max / 2).max(1), max, overdue) /></svg>
+                    <svg class="swatch" width="18" height="12" aria-hidden="true"><rect width="18" height="12" fill=shade(max, max, overdue) /></svg> {max}
                     " " {move || if overdue { t_string!(i18n, map_overdue) } else { t_string!(i18n, map_open) }}
                 </figcaption>
             </figure>

@@ -39,7 +39,7 @@ pub fn ReportNew() -> impl IntoView {
                 <h1>{t!(i18n, nav_report)}</h1>
                 <p class="muted">{t!(i18n, report_intro)}</p>
             </header>
-            <form method="post" action="/api/cases/report" enctype="multipart/form-data" class="form"
+            <form method="post" action="/api/cases/report" enctype="multipart/form-data" class="form medium"
                 data-testid="report-form" on:submit=up.on_submit(report_case)>
                 <div class="field">
                     <label for="class_id">{t!(i18n, case_class)}</label>
