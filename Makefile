@@ -3,6 +3,8 @@
 #   make run    install the build tools, build in release, serve on http://127.0.0.1:3000
 #   make test   also install Chromium and Playwright; run every Rust test on SQLite and
 #               PostgreSQL, then the Playwright suite against a freshly started server
+#   make bench  time the case list and the evaluation at 1,000,000 cases on SQLite and
+#               PostgreSQL (server/src/bin/bench_cases.rs)
 #
 # Each install step checks first, so a warm machine skips what it has.
 SHELL := /bin/bash
@@ -17,7 +19,7 @@ BINARYEN_VERSION := 132.0.0
 WASM_BINDGEN_VERSION = $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test build tools browser-tools test-rust test-e2e clean
+.PHONY: run test build tools browser-tools test-rust test-e2e bench clean
 
 # Where cargo puts the binary (CI may point CARGO_TARGET_DIR at a cache outside the clone).
 BIN = $(or $(CARGO_TARGET_DIR),target)/release/citylink
@@ -54,6 +56,21 @@ test-rust:
 # The Playwright suite against the release build, on a fresh demo database.
 test-e2e:
 	scripts/e2e.sh
+
+# The case list and the evaluation at scale, on SQLite and on PostgreSQL (a database
+# `citylink_bench` on the server test-postgres.sh provides; on its throwaway cluster the data
+# is generated anew each time). The SQLite file is kept, so a second run skips generation.
+BENCH_CASES ?= 1000000
+BENCH_RUNS ?= 50
+BENCH_DIR ?= target/bench
+BENCH_BIN = $(or $(CARGO_TARGET_DIR),target)/release/bench-cases
+
+bench:
+	cargo build --release -p citylink-server --bin bench-cases
+	mkdir -p $(BENCH_DIR)
+	$(BENCH_BIN) --database-url sqlite:$(BENCH_DIR)/cases.db --cases $(BENCH_CASES) --runs $(BENCH_RUNS)
+	scripts/test-postgres.sh bash -c '$(BENCH_BIN) --database-url "$${CITYLINK_TEST_PG_URL%/*}/citylink_bench" \
+	  --cases $(BENCH_CASES) --runs $(BENCH_RUNS)'
 
 clean:
 	cargo clean

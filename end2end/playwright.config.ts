@@ -35,6 +35,6 @@ export default defineConfig({
     // Everything, with the hydrated app.
     { name: 'hydrated', use: { javaScriptEnabled: true } },
     // The sign-in form again with JavaScript disabled: server rendering and plain form posts.
-    { name: 'no-js', use: { javaScriptEnabled: false }, testMatch: /auth\.spec\.ts/ },
+    { name: 'no-js', use: { javaScriptEnabled: false }, testMatch: /(auth|cases-nojs)\.spec\.ts/ },
   ],
 });

@@ -476,10 +476,9 @@ async fn refusals_are_clear_and_audited(app: &TestApp) {
         false,
     )
     .await;
+    // Another department's case does not exist for a handler, not even as a refusal.
     let r = step(app, "landscape", id, "accept", &[], false).await;
-    assert_eq!(r.status, StatusCode::CONFLICT);
-    assert!(r.body.contains("Department"), "{}", r.body);
-    assert!(app.audit_count("case.accept", "denied").await >= 1);
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
     assert_eq!(state(app, id).await, "dispatched");
     // Not signed in.
     let r = app
@@ -602,6 +601,13 @@ async fn return_and_redispatch(app: &TestApp) {
     assert_eq!(rows[0].0, l);
     assert!(rows[0].1.is_some());
     assert_eq!((rows[1].0, rows[1].1), (w, None));
+    // Landscape still sees the case it returned, but acting on it now is refused: it is
+    // dispatched to another department.
+    let r = step(app, "landscape", id, "accept", &[], false).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("Department"), "{}", r.body);
+    assert!(app.audit_count("case.accept", "denied").await >= 1);
+    assert_eq!(state(app, id).await, "dispatched");
     // Landscape still sees the case it had; the accurate dispatch rate counts the return.
     let now = app::db::now_ms();
     let counts =

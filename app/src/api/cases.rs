@@ -241,6 +241,10 @@ pub async fn case_step(data: MultipartData) -> Result<String, AppError> {
     let st = state()?;
     let form = server::read_form(data).await?;
     let case_id = form.int("case_id")?;
+    // A case the caller may not see does not exist for them (no hint through a refusal).
+    if !crate::db::cases::visible(&st.store, &u, case_id).await? {
+        return Err(AppError::NotFound);
+    }
     let action = Action::from_code(form.text("action").trim())
         .ok_or_else(|| AppError::field("action", K::Required))?;
     let input = crate::db::cases::StepInput {

@@ -51,12 +51,13 @@ pub fn AppFrame(children: Children) -> impl IntoView {
         move || (location.pathname.get(), logout.version().get()),
         |_| me(),
     );
-    // Badges: what waits for me. Made here, once per page, never inside a Suspend: resources
-    // created while a Suspend re-runs on the server shift the ids the browser hydrates with.
-    let counts = Resource::new(
-        move || (location.pathname.get(), logout.version().get()),
-        |_| crate::api::cases::get_queue_counts(),
-    );
+    // Badges: what waits for me, fetched by the browser after each navigation. Not part of
+    // the server render, so a page never waits for them.
+    let counts = LocalResource::new(move || {
+        location.pathname.track();
+        logout.version().track();
+        crate::api::cases::get_queue_counts()
+    });
     provide_context(Auth { user, logout });
     let i18n = use_i18n();
     view! {
@@ -83,10 +84,7 @@ pub fn AppFrame(children: Children) -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match user.await {
-                        Ok(Some(u)) => {
-                            let counts = counts.await.unwrap_or_default();
-                            view! { <Nav role=u.role counts /> }.into_any()
-                        }
+                        Ok(Some(u)) => view! { <Nav role=u.role counts /> }.into_any(),
                         _ => ().into_any(),
                     }
                 })}
@@ -230,7 +228,10 @@ fn nav_label(locale: Locale, href: &str) -> &'static str {
 }
 
 #[component]
-fn Nav(role: Role, counts: crate::model::QueueCounts) -> impl IntoView {
+fn Nav(
+    role: Role,
+    counts: LocalResource<Result<crate::model::QueueCounts, AppError>>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let items = NAV
         .iter()
@@ -239,14 +240,17 @@ fn Nav(role: Role, counts: crate::model::QueueCounts) -> impl IntoView {
             let href = i.href;
             // No Transition here: boundaries made after an await on the server take ids in
             // whatever order tasks run, and the page's own boundaries would shift.
-            let n = match href {
-                "/queue" => counts.cases,
-                "/appeals" if role == Role::Dispatcher => counts.appeals,
-                _ => 0,
+            let badge = move || {
+                let c = counts.get().and_then(Result::ok).unwrap_or_default();
+                let n = match href {
+                    "/queue" => c.cases,
+                    "/appeals" if role == Role::Dispatcher => c.appeals,
+                    _ => 0,
+                };
+                (n > 0).then(|| {
+                    view! { <span class="nav-badge" data-testid=format!("badge-{}", href.trim_start_matches('/'))>{n}</span> }
+                })
             };
-            let badge = (n > 0).then(|| {
-                view! { <span class="nav-badge" data-testid=format!("badge-{}", href.trim_start_matches('/'))>{n}</span> }
-            });
             view! {
                 <li>
                     <A href=href exact=true>

@@ -10,6 +10,9 @@ pub fn Pager(
     page: u32,
     pages: u32,
     total: i64,
+    /// The total is a lower bound (counting stopped at a cap).
+    #[prop(optional)]
+    more: bool,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let link = move |p: u32| {
@@ -24,7 +27,7 @@ pub fn Pager(
     view! {
         <nav class="pager" aria-label=move || t_string!(i18n, pager_label)>
             <span class="pager-info" data-testid="pager-info">
-                {t!(i18n, pager_total_before)} {total} {t!(i18n, pager_total_after)} " · "
+                {t!(i18n, pager_total_before)} {total} {more.then_some("+")} {t!(i18n, pager_total_after)} " · "
                 {t!(i18n, pager_page_before)} {page} " / " {pages} {t!(i18n, pager_page_after)}
             </span>
             {match prev {

@@ -127,5 +127,6 @@ pub async fn list(store: &Store, f: &AuditFilter) -> sqlx::Result<Page<AuditEntr
         total,
         page,
         per_page: PER_PAGE,
+        more: false,
     })
 }

@@ -3,13 +3,7 @@
 use super::{Store, Tx};
 use crate::model::{GridCell, GridInfo};
 
-/// The demo lattice: 24 columns × 28 rows of 0.01° (about 0.9 × 1.1 km) from the south-west
-/// corner below. 672 cells, covering the urban core around 37.87°N 112.55°E.
-pub const ORIGIN_LON: f64 = 112.45;
-pub const ORIGIN_LAT: f64 = 37.72;
-pub const STEP: f64 = 0.01;
-pub const COLS: i64 = 24;
-pub const ROWS: i64 = 28;
+pub use crate::domain::grid::{COLS, ORIGIN_LAT, ORIGIN_LON, ROWS, STEP};
 
 /// (admin code, name zh, name en, four streets (zh, en) by quadrant NW, NE, SW, SE)
 type District = (

@@ -110,6 +110,7 @@ pub async fn list(store: &Store, f: &UserFilter) -> sqlx::Result<Page<UserSummar
         total,
         page,
         per_page: PER_PAGE,
+        more: false,
     })
 }
 

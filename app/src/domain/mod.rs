@@ -3,6 +3,7 @@
 #[cfg(feature = "ssr")]
 pub mod calendar;
 pub mod evaluation;
+pub mod grid;
 pub mod roles;
 pub mod validate;
 pub mod workflow;

@@ -56,6 +56,9 @@ pub struct Page<T> {
     pub total: i64,
     pub page: u32,
     pub per_page: u32,
+    /// True when counting stopped at a cap: there are more than `total` matches.
+    #[serde(default)]
+    pub more: bool,
 }
 
 impl<T> Page<T> {

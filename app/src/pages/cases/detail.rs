@@ -1,10 +1,11 @@
 use super::{action_label, event_label, kind_label, state_label, unit_label, StateBadge, TimeLeft};
 use crate::api::cases::{case_step, get_case};
 use crate::api::evaluation::FileAppeal;
-use crate::components::forms::{outcome, FieldErr, FormError, LoadError, Upload};
+use crate::components::forms::{invalid, outcome, FieldErr, FormError, LoadError, Upload};
 use crate::components::layout::{pick, Loading, RequireArea};
 use crate::domain::workflow::{Action, Holder};
 use crate::domain::Area;
+use crate::error::AppError;
 use crate::i18n::*;
 use crate::model::{CaseDetail, PhotoRef};
 use crate::pages::admin::qp;
@@ -28,15 +29,17 @@ pub fn CaseDetailPage() -> impl IntoView {
     let done = qp("done");
     let step = Upload::<String>::new();
     let appeal = ServerAction::<FileAppeal>::new();
+    // Loaded again after a step the server refused or found stale (the case changed under
+    // the caller), but not after a form error: reloading rebuilds the forms in place, which
+    // clears the photos already chosen. A step that succeeds navigates to `?done=`.
+    let stale = move || {
+        matches!(
+            step.result.get(),
+            Some(Err(AppError::Refused(_) | AppError::Conflict))
+        )
+    };
     let case = Resource::new(
-        move || {
-            (
-                id(),
-                done(),
-                step.result.get().is_some(),
-                appeal.version().get(),
-            )
-        },
+        move || (id(), done(), stale(), appeal.version().get()),
         |(id, _, _, _)| get_case(id),
     );
     view! {
@@ -152,14 +155,15 @@ fn Detail(
             </section>
             <section class="card">
                 <h2>{t!(i18n, case_actions)}</h2>
+                // Outside the branch: a refused step reloads the case, which may leave the
+                // caller nothing to do, and the reason must still show.
+                <FormError outcome=step.outcome() />
                 {if c.actions.is_empty() {
                     view! { <p class="muted" data-testid="no-actions">{t!(i18n, case_no_actions)}</p> }.into_any()
                 } else {
-                    let forms = c.actions.iter().map(|a| view! { <StepForm c=c.clone() action=*a step /> }).collect_view();
-                    view! {
-                        <FormError outcome=step.outcome() />
-                        <div class="step-forms">{forms}</div>
-                    }.into_any()
+                    let last = RwSignal::new(None::<Action>);
+                    let forms = c.actions.iter().map(|a| view! { <StepForm c=c.clone() action=*a step last /> }).collect_view();
+                    view! { <div class="step-forms">{forms}</div> }.into_any()
                 }}
                 {c.appealable.map(|assignment| view! { <AppealForm assignment appeal /> })}
             </section>
@@ -231,9 +235,23 @@ fn Photos(list: Vec<PhotoRef>) -> impl IntoView {
 
 /// The form for one step. Posted as multipart (photos); works without JavaScript too.
 #[component]
-fn StepForm(c: CaseDetail, action: Action, step: Upload<String>) -> impl IntoView {
+fn StepForm(
+    c: CaseDetail,
+    action: Action,
+    step: Upload<String>,
+    last: RwSignal<Option<Action>>,
+) -> impl IntoView {
     let i18n = use_i18n();
-    let out = step.outcome();
+    // Field errors belong to the form that was sent, not to every form with that field.
+    let result = step.result;
+    let out: crate::components::forms::Outcome<String> = Signal::derive(move || {
+        if last.get() == Some(action) {
+            result.get()
+        } else {
+            None
+        }
+    });
+    let submit = step.on_submit(case_step);
     let id = format!("step-{}", action.code());
     let primary = !matches!(
         action,
@@ -242,7 +260,10 @@ fn StepForm(c: CaseDetail, action: Action, step: Upload<String>) -> impl IntoVie
     let default_dept = c.class.department_id;
     view! {
         <form method="post" action="/api/cases/step" enctype="multipart/form-data" class="step-form"
-            data-testid=id.clone() on:submit=step.on_submit(case_step)>
+            data-testid=id.clone() on:submit=move |ev| {
+                last.set(Some(action));
+                submit(ev)
+            }>
             <input type="hidden" name="case_id" value=c.row.id />
             <input type="hidden" name="version" value=c.version />
             <input type="hidden" name="action" value=action.code() />
@@ -263,7 +284,8 @@ fn StepForm(c: CaseDetail, action: Action, step: Upload<String>) -> impl IntoVie
                 view! {
                     <div class="field">
                         <label for=nid.clone()>{if action.needs_note() { t!(i18n, step_note_required).into_any() } else { t!(i18n, step_note).into_any() }}</label>
-                        <textarea id=nid name="note" rows="2" maxlength="1000" required=action.needs_note()></textarea>
+                        <textarea id=nid name="note" rows="2" maxlength="1000" required=action.needs_note()
+                            aria-invalid=invalid(out, "note") aria-describedby="note-error"></textarea>
                         <FieldErr outcome=out field="note" />
                     </div>
                 }
@@ -273,7 +295,8 @@ fn StepForm(c: CaseDetail, action: Action, step: Upload<String>) -> impl IntoVie
                 view! {
                     <div class="field">
                         <label for=pid.clone()>{t!(i18n, step_photos)}</label>
-                        <input id=pid type="file" name="photos" accept="image/jpeg,image/png" multiple required />
+                        <input id=pid type="file" name="photos" accept="image/jpeg,image/png" multiple required
+                            aria-invalid=invalid(out, "photos") aria-describedby="photos-error" />
                         <p class="help">{t!(i18n, photos_help)}</p>
                         <FieldErr outcome=out field="photos" />
                     </div>

@@ -148,10 +148,10 @@ pub fn CaseList() -> impl IntoView {
                         }.into_any(),
                         Ok(p) => {
                             let pages = p.pages();
-                            let (page, total) = (p.page, p.total);
+                            let (page, total, more) = (p.page, p.total, p.more);
                             view! {
                                 <CaseTable rows=p.items />
-                                <Pager base="/cases" query=query() page pages total />
+                                <Pager base="/cases" query=query() page pages total more />
                             }.into_any()
                         }
                     }

@@ -154,7 +154,7 @@ pub fn CaseTable(rows: Vec<CaseRow>, #[prop(optional)] testid: &'static str) -> 
                         let dept = r.department_zh.clone().zip(r.department_en.clone());
                         view! {
                             <tr data-code=r.code.clone()>
-                                <td><a href=href class="mono">{r.code.clone()}</a></td>
+                                <td><a href=href class="mono nowrap">{r.code.clone()}</a></td>
                                 <td>
                                     <span class="mono muted">{r.class_code.clone()}</span> " "
                                     {move || pick(i18n.get_locale(), &czh, &cen)}

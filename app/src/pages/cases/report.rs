@@ -1,4 +1,4 @@
-use crate::api::cases::{case_classes, report_case};
+use crate::api::cases::{case_classes, map_cells, report_case};
 use crate::components::forms::{invalid, FieldErr, FormError, LoadError, Upload};
 use crate::components::layout::{pick, Loading, RequireArea};
 use crate::domain::Area;
@@ -14,6 +14,7 @@ pub fn ReportNew() -> impl IntoView {
     let up = Upload::<i64>::new();
     let out = up.outcome();
     let classes = Resource::new(|| (), |_| case_classes());
+    let cells = Resource::new(|| (), |_| map_cells());
     let lon = RwSignal::new(String::new());
     let lat = RwSignal::new(String::new());
     let locate = move |_| {
@@ -90,6 +91,12 @@ pub fn ReportNew() -> impl IntoView {
                         <button type="button" class="btn btn-quiet" on:click=locate>{t!(i18n, use_my_location)}</button>
                     </div>
                     <p class="help">{t!(i18n, report_place_help)}</p>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let list = cells.await.unwrap_or_default();
+                            view! { <GridPicker list lon lat /> }
+                        })}
+                    </Transition>
                     <FieldErr outcome=out field="lat" />
                     <FieldErr outcome=out field="lon" />
                 </fieldset>
@@ -115,5 +122,53 @@ pub fn ReportNew() -> impl IntoView {
                 </div>
             </form>
         </RequireArea>
+    }
+}
+
+/// A small grid map: a click puts the place at the centre of that cell (typing or the
+/// browser's location work as well).
+#[component]
+fn GridPicker(
+    list: Vec<crate::model::GridCell>,
+    lon: RwSignal<String>,
+    lat: RwSignal<String>,
+) -> impl IntoView {
+    use crate::domain::grid::{centre, ROWS};
+    let i18n = use_i18n();
+    const S: i64 = 10;
+    let chosen = move || {
+        let (x, y) = (
+            lon.get().trim().parse::<f64>().ok()?,
+            lat.get().trim().parse::<f64>().ok()?,
+        );
+        let col = ((x - crate::domain::grid::ORIGIN_LON) / crate::domain::grid::STEP + 1e-9).floor()
+            as i64;
+        let row = ((y - crate::domain::grid::ORIGIN_LAT) / crate::domain::grid::STEP + 1e-9).floor()
+            as i64;
+        Some((col, row))
+    };
+    let cells = list
+        .into_iter()
+        .map(|c| {
+            let (col, row) = (c.col, c.row);
+            let pick = move |_| {
+                let (x, y) = centre(col, row);
+                lon.set(format!("{x:.4}"));
+                lat.set(format!("{y:.4}"));
+            };
+            let title = format!("{} · {} · {}", c.code, c.district_zh, c.street_zh);
+            view! {
+                <rect x=col * S y=(ROWS - 1 - row) * S width=S height=S class=format!("pick-cell d{}", c.district_code)
+                    class:picked=move || chosen() == Some((col, row))
+                    data-grid=c.code.clone() on:click=pick><title>{title}</title></rect>
+            }
+        })
+        .collect_view();
+    view! {
+        <svg viewBox=format!("0 0 {} {}", crate::domain::grid::COLS * S, ROWS * S) class="grid-picker"
+            data-testid="grid-picker" role="img" aria-label=move || t_string!(i18n, report_pick_on_map)>
+            {cells}
+        </svg>
+        <p class="help">{t!(i18n, report_pick_on_map)}</p>
     }
 }
