@@ -51,12 +51,18 @@ pub fn AppFrame(children: Children) -> impl IntoView {
         move || (location.pathname.get(), logout.version().get()),
         |_| me(),
     );
-    // Badges: what waits for me, fetched by the browser after each navigation. Not part of
-    // the server render, so a page never waits for them.
-    let counts = LocalResource::new(move || {
+    // Badges: what waits for me, fetched by the browser after each navigation. A plain
+    // signal set by an effect (effects run only in the browser): the server render neither
+    // waits for the counts nor holds the navigation back for them.
+    let counts = RwSignal::new(crate::model::QueueCounts::default());
+    Effect::new(move |_| {
         location.pathname.track();
         logout.version().track();
-        crate::api::cases::get_queue_counts()
+        leptos::task::spawn_local(async move {
+            if let Ok(c) = crate::api::cases::get_queue_counts().await {
+                counts.set(c);
+            }
+        });
     });
     provide_context(Auth { user, logout });
     let i18n = use_i18n();
@@ -228,10 +234,7 @@ fn nav_label(locale: Locale, href: &str) -> &'static str {
 }
 
 #[component]
-fn Nav(
-    role: Role,
-    counts: LocalResource<Result<crate::model::QueueCounts, AppError>>,
-) -> impl IntoView {
+fn Nav(role: Role, counts: RwSignal<crate::model::QueueCounts>) -> impl IntoView {
     let i18n = use_i18n();
     let items = NAV
         .iter()
@@ -241,7 +244,7 @@ fn Nav(
             // No Transition here: boundaries made after an await on the server take ids in
             // whatever order tasks run, and the page's own boundaries would shift.
             let badge = move || {
-                let c = counts.get().and_then(Result::ok).unwrap_or_default();
+                let c = counts.get();
                 let n = match href {
                     "/queue" => c.cases,
                     "/appeals" if role == Role::Dispatcher => c.appeals,
