@@ -14,7 +14,8 @@ const MIN: i64 = 60_000;
 const HOUR: i64 = 60 * MIN;
 const DAY: i64 = 24 * HOUR;
 
-const ROADS: &[&str] = &[
+/// Taiyuan roads for demo addresses (also used by the benchmark's synthetic cases).
+pub const ROADS: &[&str] = &[
     "长风街",
     "南内环街",
     "并州路",
