@@ -151,16 +151,25 @@ fn GridPicker(
         .into_iter()
         .map(|c| {
             let (col, row) = (c.col, c.row);
+            let code = c.code.clone();
             let pick = move |_| {
                 let (x, y) = centre(col, row);
                 lon.set(format!("{x:.4}"));
                 lat.set(format!("{y:.4}"));
             };
-            let title = format!("{} · {} · {}", c.code, c.district_zh, c.street_zh);
+            let title = move || {
+                let l = i18n.get_locale();
+                format!(
+                    "{} · {} · {}",
+                    c.code,
+                    crate::components::layout::pick(l, &c.district_zh, &c.district_en),
+                    crate::components::layout::pick(l, &c.street_zh, &c.street_en)
+                )
+            };
             view! {
                 <rect x=col * S y=(ROWS - 1 - row) * S width=S height=S class=format!("pick-cell d{}", c.district_code)
                     class:picked=move || chosen() == Some((col, row))
-                    data-grid=c.code.clone() on:click=pick><title>{title}</title></rect>
+                    data-grid=code on:click=pick><title>{title}</title></rect>
             }
         })
         .collect_view();
