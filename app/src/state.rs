@@ -18,6 +18,14 @@ pub struct Config {
     pub lock_ms: i64,
     /// How many demo cases a fresh demo database gets.
     pub demo_cases: usize,
+    /// Demo cameras (their alerts come with them).
+    pub demo_cameras: usize,
+    /// Alerts of one type on one camera closer together than this fold into one incident.
+    pub alert_window_ms: i64,
+    /// A camera silent for this long is marked offline.
+    pub camera_offline_ms: i64,
+    /// Requests per second one API key may make (a burst of twice as many is allowed).
+    pub api_rate: u32,
 }
 
 impl Default for Config {
@@ -31,6 +39,10 @@ impl Default for Config {
             max_failed_logins: 5,
             lock_ms: 30 * 60_000,
             demo_cases: 3000,
+            demo_cameras: 120,
+            alert_window_ms: 10 * 60_000,
+            camera_offline_ms: 5 * 60_000,
+            api_rate: 50,
         }
     }
 }
@@ -70,6 +82,18 @@ impl Config {
                 msg: "must be a whole number".into(),
             })?;
         }
+        if let Some(v) = get("CITYLINK_DEMO_CAMERAS") {
+            c.demo_cameras = parse_pos("CITYLINK_DEMO_CAMERAS", &v)? as usize;
+        }
+        if let Some(v) = get("CITYLINK_ALERT_WINDOW_SECONDS") {
+            c.alert_window_ms = parse_pos("CITYLINK_ALERT_WINDOW_SECONDS", &v)? * 1000;
+        }
+        if let Some(v) = get("CITYLINK_CAMERA_OFFLINE_SECONDS") {
+            c.camera_offline_ms = parse_pos("CITYLINK_CAMERA_OFFLINE_SECONDS", &v)? * 1000;
+        }
+        if let Some(v) = get("CITYLINK_API_RATE") {
+            c.api_rate = parse_pos("CITYLINK_API_RATE", &v)?.min(100_000) as u32;
+        }
         if let Some(v) = get("CITYLINK_SECURE_COOKIES") {
             c.secure_cookies = parse_bool("CITYLINK_SECURE_COOKIES", &v)?;
         }
@@ -107,6 +131,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Store,
     pub config: Arc<Config>,
+    /// Change notices for live pages (across app servers on PostgreSQL).
+    pub live: crate::live::Live,
 }
 
 #[cfg(test)]
@@ -129,6 +155,18 @@ mod tests {
         assert_eq!(c.session_idle_ms, 30 * 60_000);
         assert_eq!(c.max_failed_logins, 5);
         assert_eq!(c.lock_ms, 30 * 60_000);
+        assert_eq!(c.alert_window_ms, 600_000);
+        assert_eq!(c.camera_offline_ms, 300_000);
+        let c = cfg(&[
+            ("CITYLINK_ALERT_WINDOW_SECONDS", "30"),
+            ("CITYLINK_CAMERA_OFFLINE_SECONDS", "90"),
+        ])
+        .unwrap();
+        assert_eq!((c.alert_window_ms, c.camera_offline_ms), (30_000, 90_000));
+        assert_eq!(
+            cfg(&[("CITYLINK_API_RATE", "x")]).unwrap_err().var,
+            "CITYLINK_API_RATE"
+        );
     }
 
     #[test]

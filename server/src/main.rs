@@ -54,7 +54,14 @@ async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown({
+        let live = state.live.clone();
+        async move {
+            shutdown_signal().await;
+            // Open event streams end, so their connections close.
+            live.shutdown();
+        }
+    })
     .await?;
     state.store.close().await;
     tracing::info!("stopped");

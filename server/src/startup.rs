@@ -7,7 +7,7 @@ use app::{shell, App};
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Request};
 use axum::routing::get;
-use axum::{middleware, Router};
+use axum::{middleware, Extension, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
@@ -23,6 +23,8 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 /// Endpoints that take photos accept up to four of 2 MiB each, with room for the form.
 pub const UPLOAD_LIMIT: usize = 9 * 1024 * 1024;
 const UPLOAD_PATHS: &[&str] = &["/api/cases/report", "/api/cases/step"];
+/// Alert batches may carry snapshots.
+const ALERT_PATH: &str = "/api/v1/alerts";
 
 /// Refuses bodies over the limit of their path: 413 at once when Content-Length says so,
 /// otherwise the body stops being read at the limit.
@@ -30,6 +32,8 @@ async fn body_limit(req: Request<Body>, next: middleware::Next) -> axum::respons
     use axum::response::IntoResponse;
     let limit = if UPLOAD_PATHS.contains(&req.uri().path()) {
         UPLOAD_LIMIT
+    } else if req.uri().path() == ALERT_PATH {
+        crate::http::ingest::ALERTS_BODY_LIMIT
     } else {
         BODY_LIMIT
     };
@@ -87,10 +91,29 @@ pub async fn build_state(
             Err(e) => tracing::error!(error = %e, "demo cases failed"),
         }
     }
+    if let Err(e) = app::db::skyeye_seed::reference(&store).await {
+        tracing::error!(error = %e, "Sky Eye reference data failed");
+    }
+    if fresh && config.demo_cameras > 0 {
+        let t = std::time::Instant::now();
+        match app::db::skyeye_seed::demo(&store, config.demo_cameras, 14, app::db::now_ms()).await {
+            Ok(s) => tracing::info!(
+                cameras = s.cameras,
+                alerts = s.alerts,
+                incidents = s.incidents,
+                escalated = s.escalated,
+                ms = t.elapsed().as_millis() as u64,
+                "demo Sky Eye data written"
+            ),
+            Err(e) => tracing::error!(error = %e, "demo Sky Eye data failed"),
+        }
+    }
+    let live = app::live::Live::start(&store, &config.database_url);
     Ok(AppState {
         leptos_options,
         store,
         config: Arc::new(config),
+        live,
     })
 }
 
@@ -118,6 +141,16 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/photos/{id}", get(crate::http::files::photo))
         .route("/cases/export.csv", get(crate::http::files::export_csv))
+        .route("/live", get(crate::http::live::events))
+        .route("/snapshots/{id}", get(crate::http::live::snapshot))
+        .route(
+            "/api/v1/alerts",
+            axum::routing::post(crate::http::ingest::post_alerts),
+        )
+        .route(
+            "/api/v1/cameras/heartbeat",
+            axum::routing::post(crate::http::ingest::post_heartbeats),
+        )
         .leptos_routes_with_context(&state, routes, ctx.clone(), {
             let opts = opts.clone();
             move || shell(opts.clone())
@@ -144,6 +177,9 @@ pub fn router(state: AppState) -> Router {
             AppState,
             _,
         >(ctx, shell))
+        .layer(Extension(crate::http::ingest::Limiter::new(
+            state.config.api_rate,
+        )))
         .layer(middleware::from_fn(server_fn_status))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -195,8 +231,31 @@ async fn drop_bad_request_id(mut req: Request<Body>) -> Request<Body> {
     req
 }
 
-/// Periodic housekeeping: removes expired sessions.
+/// Periodic housekeeping: removes expired sessions, marks silent cameras offline.
 pub fn spawn_jobs(state: AppState) {
+    {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(30));
+            loop {
+                tick.tick().await;
+                match app::db::ingest::sweep_offline(
+                    &state.store,
+                    app::db::now_ms(),
+                    state.config.camera_offline_ms,
+                )
+                .await
+                {
+                    Ok(ids) if !ids.is_empty() => {
+                        tracing::info!(incidents = ids.len(), "cameras marked offline");
+                        state.live.publish(&state.store, "incidents").await;
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "camera sweep failed"),
+                }
+            }
+        });
+    }
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {

@@ -256,6 +256,12 @@ pub async fn case_step(data: MultipartData) -> Result<String, AppError> {
         photos: form.photos,
     };
     let next = crate::db::cases::step(&st.store, &u, &actor(&u), input).await?;
+    if matches!(
+        next,
+        crate::domain::workflow::State::Closed | crate::domain::workflow::State::Rejected
+    ) {
+        st.live.publish(&st.store, "incidents").await;
+    }
     leptos_axum::redirect(&format!("/cases/{case_id}?done={}", action.code()));
     Ok(next.code().to_string())
 }

@@ -5,3 +5,4 @@ pub mod admin;
 pub mod auth;
 pub mod cases;
 pub mod evaluation;
+pub mod skyeye;

@@ -363,14 +363,30 @@ pub async fn report(
     r: &NewReport,
     photos: Vec<Photo>,
 ) -> Result<(i64, String), AppError> {
-    let now = now_ms();
     let mut tx = store.begin().await?;
+    let r = report_in(&mut tx, u, actor, r, photos, None).await?;
+    tx.commit().await?;
+    Ok(r)
+}
+
+/// Writes a report inside the caller's transaction (an escalated Sky Eye incident opens its
+/// case in the same transaction as its own change). `alert_id` marks photos copied from a
+/// Sky Eye snapshot.
+pub async fn report_in(
+    tx: &mut Tx,
+    u: &CurrentUser,
+    actor: &audit::Actor,
+    r: &NewReport,
+    photos: Vec<Photo>,
+    alert_id: Option<i64>,
+) -> Result<(i64, String), AppError> {
+    let now = now_ms();
     let mut errs = Vec::new();
-    let class = catalogue::get(&mut tx, r.class_id).await?;
+    let class = catalogue::get(tx, r.class_id).await?;
     if !class.as_ref().is_some_and(|c| c.active) {
         errs.push(FieldError::new("class_id", K::UnknownClass));
     }
-    let grid = grids::locate(&mut tx, r.lon, r.lat).await?;
+    let grid = grids::locate(tx, r.lon, r.lat).await?;
     if grid.is_none() {
         errs.push(FieldError::new("lon", K::OutsideGrids));
     }
@@ -380,7 +396,7 @@ pub async fn report(
     if !errs.is_empty() {
         return Err(AppError::Invalid(errs));
     }
-    let (cal, filing_minutes) = calendar::load(&mut tx).await?;
+    let (cal, filing_minutes) = calendar::load(tx).await?;
     let filing_deadline = ms_from_local(cal.add_work_minutes(local_from_ms(now), filing_minutes));
     let placeholder = format!("new-{:016x}", rand::random::<u64>());
     let id: i64 = sqlx::query_scalar(
@@ -400,16 +416,16 @@ pub async fn report(
     .bind(u.id)
     .bind(now)
     .bind(filing_deadline)
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     let code = case_code(now, id);
     sqlx::query("UPDATE cases SET code = $1 WHERE id = $2")
         .bind(&code)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     let event = insert_event(
-        &mut tx,
+        tx,
         &EventRow {
             case_id: id,
             at: now,
@@ -425,9 +441,9 @@ pub async fn report(
         },
     )
     .await?;
-    insert_photos(&mut tx, id, event, "report", u.id, now, photos).await?;
+    insert_photos(tx, id, event, "report", u.id, now, photos, alert_id).await?;
     audit::record(
-        &mut tx,
+        tx,
         actor,
         audit::Event {
             action: "case.report",
@@ -438,7 +454,6 @@ pub async fn report(
         },
     )
     .await?;
-    tx.commit().await?;
     Ok((id, code))
 }
 
@@ -490,11 +505,12 @@ async fn insert_photos(
     user_id: i64,
     at: i64,
     photos: Vec<Photo>,
+    alert_id: Option<i64>,
 ) -> sqlx::Result<()> {
     for p in photos {
         sqlx::query(
-            "INSERT INTO case_photos (case_id, event_id, stage, mime, width, height, size, bytes, user_id, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO case_photos (case_id, event_id, stage, mime, width, height, size, bytes, user_id, at, alert_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(case_id)
         .bind(event_id)
@@ -506,6 +522,7 @@ async fn insert_photos(
         .bind(p.bytes)
         .bind(user_id)
         .bind(at)
+        .bind(alert_id)
         .execute(&mut **tx)
         .await?;
     }
@@ -721,7 +738,11 @@ pub async fn step(
         Action::ReportBack => "handle",
         _ => "verify",
     };
-    insert_photos(&mut tx, cur.id, event, stage, u.id, now, input.photos).await?;
+    insert_photos(&mut tx, cur.id, event, stage, u.id, now, input.photos, None).await?;
+    // A Sky Eye incident escalated to this case ends with it.
+    if matches!(next, State::Closed | State::Rejected) {
+        super::skyeye::resolve_for_case(&mut tx, cur.id, now, u, &cur.code).await?;
+    }
     audit::record(
         &mut tx,
         actor,
@@ -862,6 +883,7 @@ pub async fn detail(
         actions,
         departments,
         appealable,
+        incident_id: super::skyeye::incident_of_case(store, id).await?,
     }))
 }
 
@@ -923,15 +945,36 @@ async fn timeline(store: &Store, id: i64) -> sqlx::Result<Vec<TimelineItem>> {
 pub async fn photo(
     store: &Store,
     u: &CurrentUser,
+    actor: &audit::Actor,
     id: i64,
 ) -> Result<Option<(String, Vec<u8>)>, AppError> {
-    let r: Option<(i64, String, Vec<u8>)> =
-        sqlx::query_as("SELECT case_id, mime, bytes FROM case_photos WHERE id = $1")
+    let r: Option<(i64, String, Vec<u8>, Option<i64>)> =
+        sqlx::query_as("SELECT case_id, mime, bytes, alert_id FROM case_photos WHERE id = $1")
             .bind(id)
             .fetch_optional(store.pool())
             .await?;
     match r {
-        Some((case_id, mime, bytes)) if visible(store, u, case_id).await? => {
+        Some((case_id, mime, bytes, alert)) if visible(store, u, case_id).await? => {
+            // A copy of a Sky Eye snapshot: views by other departments than the owner are
+            // audited like views of the snapshot itself.
+            if let Some(alert_id) = alert {
+                let owner = super::skyeye::owner_department(store.pool()).await?;
+                if owner != Some(u.department_id) {
+                    let incident: Option<i64> =
+                        sqlx::query_scalar("SELECT incident_id FROM alerts WHERE id = $1")
+                            .bind(alert_id)
+                            .fetch_optional(store.pool())
+                            .await?;
+                    super::skyeye::audit_foreign_view(
+                        store,
+                        actor,
+                        alert_id,
+                        incident.unwrap_or(0),
+                        u,
+                    )
+                    .await?;
+                }
+            }
             Ok(Some((mime, bytes)))
         }
         _ => Ok(None),

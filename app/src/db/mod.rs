@@ -12,8 +12,11 @@ pub mod demo_cases;
 pub mod departments;
 pub mod evaluation;
 pub mod grids;
+pub mod ingest;
 pub mod seed;
 pub mod sessions;
+pub mod skyeye;
+pub mod skyeye_seed;
 pub mod users;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod evaluation;
 pub mod grid;
 pub mod roles;
+pub mod skyeye;
 pub mod validate;
 pub mod workflow;
 

@@ -35,6 +35,12 @@ pub enum Area {
     Appeals,
     /// The classification catalogue and the working calendar.
     AdminCatalogue,
+    /// Sky Eye incidents (what each department sees is narrowed on the server).
+    Alerts,
+    /// Camera health and alert statistics.
+    Cameras,
+    /// Keys of machine integrations.
+    AdminKeys,
 }
 
 impl Role {
@@ -70,9 +76,11 @@ impl Role {
     pub fn may_open(self, area: Area) -> bool {
         match area {
             Area::Home | Area::Account => true,
-            Area::AdminUsers | Area::AdminDepartments | Area::AdminAudit | Area::AdminCatalogue => {
-                self == Role::Admin
-            }
+            Area::AdminUsers
+            | Area::AdminDepartments
+            | Area::AdminAudit
+            | Area::AdminCatalogue
+            | Area::AdminKeys => self == Role::Admin,
             Area::Cases => matches!(
                 self,
                 Role::Admin
@@ -92,6 +100,19 @@ impl Role {
                 Role::Admin | Role::Dispatcher | Role::DeptHead | Role::Leader
             ),
             Area::Appeals => matches!(self, Role::Dispatcher | Role::DeptHead),
+            Area::Alerts => matches!(
+                self,
+                Role::Admin
+                    | Role::Leader
+                    | Role::VideoOfficer
+                    | Role::Dispatcher
+                    | Role::DeptHead
+                    | Role::Handler
+            ),
+            Area::Cameras => matches!(
+                self,
+                Role::Admin | Role::Leader | Role::VideoOfficer | Role::DeptHead
+            ),
         }
     }
 }
@@ -129,6 +150,15 @@ mod tests {
         assert!(Role::Handler.may_open(Area::Queue) && Role::Handler.may_open(Area::Cases));
         assert!(!Role::Leader.may_open(Area::Queue) && Role::Leader.may_open(Area::Evaluation));
         assert!(!Role::VideoOfficer.may_open(Area::Cases));
+        assert!(
+            Role::VideoOfficer.may_open(Area::Alerts) && Role::VideoOfficer.may_open(Area::Cameras)
+        );
+        assert!(
+            !Role::Inspector.may_open(Area::Alerts) && !Role::EnergyAnalyst.may_open(Area::Alerts)
+        );
+        assert!(
+            Role::Admin.may_open(Area::AdminKeys) && !Role::VideoOfficer.may_open(Area::AdminKeys)
+        );
         assert!(!Role::EnergyAnalyst.may_open(Area::Cases));
         assert!(Role::DeptHead.may_open(Area::Appeals) && !Role::Handler.may_open(Area::Appeals));
     }

@@ -169,6 +169,9 @@ pub struct CaseDetail {
     pub departments: Vec<DeptOption>,
     /// Assignment the caller's department may appeal, with its deduction reasons.
     pub appealable: Option<i64>,
+    /// The Sky Eye incident this case was escalated from.
+    #[serde(default)]
+    pub incident_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -98,3 +98,5 @@ pub const PER_PAGE: u32 = 25;
 
 mod cases;
 pub use cases::*;
+mod skyeye;
+pub use skyeye::*;

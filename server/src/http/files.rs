@@ -23,13 +23,20 @@ fn allowed(caller: &Caller) -> Result<CurrentUser, StatusCode> {
 pub async fn photo(
     State(st): State<AppState>,
     Extension(caller): Extension<Caller>,
+    Extension(meta): Extension<app::auth::RequestMeta>,
     Path(id): Path<i64>,
 ) -> Response {
     let u = match allowed(&caller) {
         Ok(u) => u,
         Err(s) => return s.into_response(),
     };
-    match cases::photo(&st.store, &u, id).await {
+    let actor = app::db::audit::Actor {
+        user_id: Some(u.id),
+        username: Some(u.username.clone()),
+        ip: meta.ip,
+        request_id: meta.request_id,
+    };
+    match cases::photo(&st.store, &u, &actor, id).await {
         Ok(Some((mime, bytes))) => (
             [
                 (

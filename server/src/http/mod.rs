@@ -3,3 +3,5 @@ pub mod errors;
 pub mod files;
 pub mod guard;
 pub mod health;
+pub mod ingest;
+pub mod live;
