@@ -8,7 +8,7 @@ dir="$(mktemp -d /tmp/citylink-e2e.XXXXXX)"
 log="$dir/server.log"
 
 DATABASE_URL="sqlite:$dir/e2e.db" CITYLINK_DEMO=true LEPTOS_SITE_ADDR="127.0.0.1:$port" \
-  LEPTOS_SITE_ROOT=target/site RUST_LOG=info "${CARGO_TARGET_DIR:-target}/release/citylink" >"$log" 2>&1 &
+  LEPTOS_SITE_ROOT=target/site RUST_LOG=info CITYLINK_CAMERA_OFFLINE_SECONDS=3600 "${CARGO_TARGET_DIR:-target}/release/citylink" >"$log" 2>&1 &
 pid=$!
 stop() {
   kill -TERM "$pid" 2>/dev/null || true
