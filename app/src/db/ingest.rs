@@ -354,10 +354,18 @@ pub async fn alerts(
         let mut open: Vec<Open> = Vec::new();
         for chunk in camera_ids.chunks(500) {
             let ph: Vec<String> = (2..=chunk.len() + 1).map(|i| format!("${i}")).collect();
+            // On PostgreSQL the rows are locked: an incident dismissed or resolved by another
+            // transaction meanwhile is read again once it commits, and then left out, instead
+            // of absorbing alerts after it ended. (SQLite has one writer: nothing changes.)
             let sql = format!(
                 "SELECT id, camera_id, type_id, first_seen, last_seen FROM incidents \
-                 WHERE state IN ('new', 'acknowledged', 'escalated') AND last_seen >= $1 AND camera_id IN ({})",
-                ph.join(",")
+                 WHERE state IN ('new', 'acknowledged', 'escalated') AND last_seen >= $1 AND camera_id IN ({}){}",
+                ph.join(","),
+                if store.kind == DbKind::Postgres {
+                    " ORDER BY id FOR UPDATE"
+                } else {
+                    ""
+                }
             );
             let mut q = sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(&sql).bind(min_at);
             for c in chunk {
@@ -523,12 +531,18 @@ pub async fn alerts(
                 *e = (v.at, aid);
             }
         }
-        for (inc, (_, aid)) in &latest {
-            sqlx::query("UPDATE incidents SET snapshot_alert_id = $1 WHERE id = $2")
-                .bind(aid)
-                .bind(inc)
-                .execute(&mut *tx)
-                .await?;
+        // An alert that arrives late (a retry, a platform catching up) does not replace the
+        // snapshot of a later alert stored before.
+        for (inc, (at, aid)) in &latest {
+            sqlx::query(
+                "UPDATE incidents SET snapshot_alert_id = $1 WHERE id = $2 AND (snapshot_alert_id IS NULL \
+                 OR NOT EXISTS (SELECT 1 FROM alerts s WHERE s.id = incidents.snapshot_alert_id AND s.at > $3))",
+            )
+            .bind(aid)
+            .bind(inc)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
         }
         for (v, inc) in &pairs {
             statuses[v.index] = Some(ItemStatus::Created {
@@ -632,13 +646,21 @@ pub async fn raise_health(
     Ok(Some(id))
 }
 
-/// Resolves the camera's open health incidents (it is back). Returns their ids.
-async fn resolve_health(tx: &mut Tx, camera_id: i64, now: i64) -> sqlx::Result<Vec<i64>> {
+/// Resolves the camera's open health incidents (it is back), or only those of type `only`.
+/// Returns their ids.
+async fn resolve_health(
+    tx: &mut Tx,
+    camera_id: i64,
+    only: Option<&str>,
+    now: i64,
+) -> sqlx::Result<Vec<i64>> {
     let open: Vec<(i64, String)> = sqlx::query_as(
         "SELECT i.id, i.state FROM incidents i JOIN alert_types t ON t.id = i.type_id \
-         WHERE i.camera_id = $1 AND t.health = TRUE AND i.state IN ('new', 'acknowledged')",
+         WHERE i.camera_id = $1 AND t.health = TRUE AND i.state IN ('new', 'acknowledged') \
+         AND ($2 = '' OR t.code = $2)",
     )
     .bind(camera_id)
+    .bind(only.unwrap_or(""))
     .fetch_all(&mut **tx)
     .await?;
     let mut ids = Vec::new();
@@ -775,14 +797,20 @@ pub async fn heartbeats(
         .bind(camera_id)
         .execute(&mut *tx)
         .await?;
-        if status != old {
-            if status == "tampered" {
+        // A camera that beats is not offline, whatever the status said when this batch began
+        // (a sweep may have marked it offline meanwhile): open health incidents it ends are
+        // resolved on every beat, not only on a change. Tampering opens an incident once,
+        // when the status turns to it.
+        if status == "tampered" {
+            out.incidents
+                .extend(resolve_health(&mut tx, camera_id, Some("camera_offline"), now).await?);
+            if old != "tampered" {
                 out.incidents
                     .extend(raise_health(&mut tx, camera_id, "camera_tampered", now).await?);
-            } else {
-                out.incidents
-                    .extend(resolve_health(&mut tx, camera_id, now).await?);
             }
+        } else {
+            out.incidents
+                .extend(resolve_health(&mut tx, camera_id, None, now).await?);
         }
         out.items.push((
             ext,

@@ -277,14 +277,15 @@ pub async fn detail(store: &Store, u: &CurrentUser, id: i64) -> Result<IncidentD
     .bind(id)
     .fetch_all(store.pool())
     .await?;
-    let events: Vec<(i64, String, String, String, String, Option<String>, String)> =
-        sqlx::query_as(
-            "SELECT at, action, from_state, to_state, actor_name, reason, note FROM incident_events \
+    /// at, action, from, to, actor, reason, note
+    type EventRow = (i64, String, String, String, String, Option<String>, String);
+    let events: Vec<EventRow> = sqlx::query_as(
+        "SELECT at, action, from_state, to_state, actor_name, reason, note FROM incident_events \
              WHERE incident_id = $1 ORDER BY at, id",
-        )
-        .bind(id)
-        .fetch_all(store.pool())
-        .await?;
+    )
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?;
     Ok(IncidentDetail {
         row: row.into(),
         health: x.health.0,
@@ -1026,7 +1027,9 @@ pub async fn stats(
         escalated: r.3,
         fp_rate: (r.4 > 0).then(|| r.2 as f64 / r.4 as f64),
     };
-    let by_type_rows: Vec<(String, String, String, i64, i64, i64, i64, i64)> = bind_args(
+    /// key, 中文, English, incidents, alerts, false positives, escalated, decided
+    type RateRow = (String, String, String, i64, i64, i64, i64, i64);
+    let by_type_rows: Vec<RateRow> = bind_args(
         sqlx::query_as(&format!(
             "SELECT t.code, t.name_zh, t.name_en, {outcome} FROM incidents i JOIN alert_types t ON t.id = i.type_id{} \
              GROUP BY t.id, t.code, t.name_zh, t.name_en ORDER BY t.id",
@@ -1036,7 +1039,7 @@ pub async fn stats(
     )
     .fetch_all(store.pool())
     .await?;
-    let by_camera_rows: Vec<(String, String, String, i64, i64, i64, i64, i64)> = bind_args(
+    let by_camera_rows: Vec<RateRow> = bind_args(
         sqlx::query_as(&format!(
             "SELECT c.code, c.name, c.name, {outcome} FROM incidents i JOIN cameras c ON c.id = i.camera_id{} \
              GROUP BY c.id, c.code, c.name \

@@ -13,7 +13,17 @@ use serde_json::json;
 
 /// code, 中文, English, severity, event class the escalation opens, health type,
 /// departments granted to read it besides the owner.
-pub const TYPES: &[(&str, &str, &str, &str, Option<&str>, bool, &[&str])] = &[
+pub type TypeDef = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    bool,
+    &'static [&'static str],
+);
+
+pub const TYPES: &[TypeDef] = &[
     (
         "illegal_parking",
         "机动车违停",

@@ -53,7 +53,7 @@ pub fn pg_base_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
-fn leptos_options() -> LeptosOptions {
+pub fn leptos_options() -> LeptosOptions {
     LeptosOptions::builder()
         .output_name("citylink")
         .site_root("../public") // holds the favicon, the one static file without a wasm build
@@ -67,6 +67,8 @@ pub fn test_config(url: String) -> Config {
         demo: Some(true),
         // Enough demo cases for every state and department, few enough to start fast.
         demo_cases: 240,
+        // Sky Eye demo data is fed through the real ingest: a few cameras keep starts fast.
+        demo_cameras: 24,
         ..Config::default()
     }
 }
@@ -216,6 +218,30 @@ impl TestApp {
             .header("origin", "http://127.0.0.1:3000");
         if let Some(c) = cookie {
             b = b.header(header::COOKIE, c);
+        }
+        self.send(b.body(Body::from(body)).unwrap()).await
+    }
+
+    /// Posts a JSON body to a machine API as an integration does: `Authorization: Bearer`
+    /// when a key is given, `Accept-Language` when a language is, and the Content-Length.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        body: impl Into<Vec<u8>>,
+        bearer: Option<&str>,
+        lang: Option<&str>,
+    ) -> Resp {
+        let body: Vec<u8> = body.into();
+        let mut b = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::CONTENT_LENGTH, body.len());
+        if let Some(k) = bearer {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {k}"));
+        }
+        if let Some(l) = lang {
+            b = b.header(header::ACCEPT_LANGUAGE, l);
         }
         self.send(b.body(Body::from(body)).unwrap()).await
     }
