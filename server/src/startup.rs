@@ -43,6 +43,10 @@ async fn body_limit(req: Request<Body>, next: middleware::Next) -> axum::respons
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
+        if req.uri().path().starts_with("/api/v1/") {
+            // Machine clients get the API's JSON error with its message.
+            return crate::http::ingest::too_large(req.headers());
+        }
         return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response();
     }
     let (parts, body) = req.into_parts();

@@ -722,6 +722,7 @@ async fn keys_and_bodies_are_checked(app: &TestApp) {
         .post_json("/api/v1/alerts", huge.clone(), Some(&secret), None)
         .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.json()["error"], "body_too_large", "declared length: JSON error too");
     let r = app
         .send(
             Request::builder()
@@ -740,6 +741,7 @@ async fn keys_and_bodies_are_checked(app: &TestApp) {
         .post_json("/api/v1/cameras/heartbeat", beats, Some(&secret), None)
         .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(r.json()["error"], "body_too_large");
     // Well under 16 MiB but over the general 1 MiB: alert batches with snapshots pass.
     let snaps: Vec<Value> = (0..12)
         .map(|i| {

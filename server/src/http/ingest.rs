@@ -99,6 +99,12 @@ async fn authorise(
     Ok(key)
 }
 
+/// 413 for a body whose declared length is over the limit, in the API's error format.
+pub fn too_large(headers: &HeaderMap) -> Response {
+    let l = locale(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    error(l, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large")
+}
+
 fn unauthorised(l: Locale, code: &str) -> Response {
     let mut r = error(l, StatusCode::UNAUTHORIZED, code);
     r.headers_mut().insert(
