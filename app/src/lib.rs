@@ -90,6 +90,10 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/cases/:id") ssr=SsrMode::Async view=pages::cases::detail::CaseDetailPage />
                         <Route path=path!("/evaluation") ssr=SsrMode::Async view=pages::cases::evaluation::EvaluationPage />
                         <Route path=path!("/appeals") ssr=SsrMode::Async view=pages::cases::appeals::AppealsPage />
+                        <Route path=path!("/alerts") ssr=SsrMode::Async view=pages::skyeye::alerts::AlertList />
+                        <Route path=path!("/alerts/:id") ssr=SsrMode::Async view=pages::skyeye::incident::IncidentPage />
+                        <Route path=path!("/cameras") ssr=SsrMode::Async view=pages::skyeye::cameras::CamerasPage />
+                        <Route path=path!("/admin/keys") ssr=SsrMode::Async view=pages::skyeye::keys::ApiKeysPage />
                     </Routes>
                 </AppFrame>
             </Router>

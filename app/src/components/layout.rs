@@ -190,6 +190,14 @@ const NAV: &[NavItem] = &[
         area: Area::Appeals,
     },
     NavItem {
+        href: "/alerts",
+        area: Area::Alerts,
+    },
+    NavItem {
+        href: "/cameras",
+        area: Area::Cameras,
+    },
+    NavItem {
         href: "/admin/users",
         area: Area::AdminUsers,
     },
@@ -204,6 +212,10 @@ const NAV: &[NavItem] = &[
     NavItem {
         href: "/admin/calendar",
         area: Area::AdminCatalogue,
+    },
+    NavItem {
+        href: "/admin/keys",
+        area: Area::AdminKeys,
     },
     NavItem {
         href: "/admin/audit",
@@ -229,6 +241,9 @@ fn nav_label(locale: Locale, href: &str) -> &'static str {
         "/admin/catalogue" => td_string!(locale, nav_catalogue),
         "/admin/calendar" => td_string!(locale, nav_calendar),
         "/admin/audit" => td_string!(locale, nav_audit),
+        "/alerts" => td_string!(locale, nav_alerts),
+        "/cameras" => td_string!(locale, nav_cameras),
+        "/admin/keys" => td_string!(locale, nav_keys),
         _ => td_string!(locale, nav_account),
     }
 }

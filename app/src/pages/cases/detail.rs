@@ -2,7 +2,7 @@ use super::{action_label, event_label, kind_label, state_label, unit_label, Stat
 use crate::api::cases::{case_step, get_case};
 use crate::api::evaluation::FileAppeal;
 use crate::components::forms::{invalid, outcome, FieldErr, FormError, LoadError, Upload};
-use crate::components::layout::{pick, Loading, RequireArea};
+use crate::components::layout::{pick, use_auth, Loading, RequireArea};
 use crate::domain::workflow::{Action, Holder};
 use crate::domain::Area;
 use crate::error::AppError;
@@ -18,6 +18,7 @@ use leptos_router::hooks::use_params_map;
 #[component]
 pub fn CaseDetailPage() -> impl IntoView {
     let i18n = use_i18n();
+    let auth = use_auth();
     let params = use_params_map();
     let id = move || {
         params
@@ -48,10 +49,11 @@ pub fn CaseDetailPage() -> impl IntoView {
             <nav class="crumbs"><a href="/cases">{t!(i18n, nav_cases)}</a></nav>
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
+                    let may_alerts = matches!(auth.user.await, Ok(Some(u)) if u.role.may_open(Area::Alerts));
                     match case.await {
                         Err(e) => view! { <LoadError error=e /> }.into_any(),
                         Ok(None) => view! { <crate::pages::not_found::NotFound /> }.into_any(),
-                        Ok(Some(c)) => view! { <Detail c step appeal done=done() /> }.into_any(),
+                        Ok(Some(c)) => view! { <Detail c step appeal done=done() may_alerts /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -77,6 +79,7 @@ fn Detail(
     step: Upload<String>,
     appeal: ServerAction<FileAppeal>,
     done: String,
+    may_alerts: bool,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let cls = c.class.clone();
@@ -144,6 +147,16 @@ fn Detail(
                     <dd class="prewrap">{c.description.clone()}</dd>
                     <dt>{t!(i18n, case_reported_at)}</dt>
                     <dd>{c.row.reported_at.clone()} {c.reporter_name.clone().map(|n| format!(" · {n}"))}</dd>
+                    {c.incident_id.map(|n| view! {
+                        <dt>{t!(i18n, case_source)}</dt>
+                        <dd data-testid="case-incident">
+                            {if may_alerts {
+                                view! { <a href=format!("/alerts/{n}")>{t!(i18n, case_from_incident)} " #" {n}</a> }.into_any()
+                            } else {
+                                view! { <span>{t!(i18n, case_from_incident)} " #" {n}</span> }.into_any()
+                            }}
+                        </dd>
+                    })}
                     <dt>{t!(i18n, case_filing_condition)}</dt>
                     <dd>{move || pick(i18n.get_locale(), &fzh, &fen)}</dd>
                     <dt>{t!(i18n, case_closing_condition)}</dt>
