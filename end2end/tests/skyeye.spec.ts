@@ -24,7 +24,9 @@ async function createKey(admin: Page, source: string): Promise<string> {
   await goto(admin, '/admin/keys');
   await admin.locator('#key-name').fill(`e2e ${source}`);
   await admin.locator('#key-source').fill(source);
-  await admin.locator('#department_id').selectOption({ label: '公安局' });
+  // The public security bureau, whichever language the page is in.
+  const psb = await admin.locator('#department_id option', { hasText: /公安局|Public Security Bureau/ }).getAttribute('value');
+  await admin.locator('#department_id').selectOption(psb ?? '');
   await admin.getByTestId('key-create').click();
   const secret = (await admin.getByTestId('secret').textContent())?.trim() ?? '';
   expect(secret).toMatch(/^clk_/);
@@ -102,7 +104,7 @@ test('an alert posted through the API appears live; escalated, its case waits in
   const queued = dispatcher.getByTestId('queue-table').locator(`tr[data-code="${code}"]`);
   await expect(queued).toBeVisible();
   await queued.locator('a').first().click();
-  await expect(dispatcher.getByText(`#${incident}`)).toBeVisible();
+  await expect(dispatcher.getByTestId('case-incident')).toContainText(`#${incident}`);
   await expect(dispatcher.locator('img[src^="/photos/"]').first()).toBeVisible();
 });
 

@@ -9,6 +9,7 @@ pub mod cases;
 pub mod catalogue;
 pub mod catalogue_seed;
 pub mod demo_cases;
+pub mod demo_snapshot;
 pub mod departments;
 pub mod evaluation;
 pub mod grids;

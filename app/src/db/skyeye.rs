@@ -1016,7 +1016,7 @@ pub async fn stats(
     let outcome = "COUNT(*), CAST(SUM(i.alert_count) AS BIGINT), \
          CAST(SUM(CASE WHEN i.dismiss_reason = 'false_positive' THEN 1 ELSE 0 END) AS BIGINT), \
          CAST(SUM(CASE WHEN i.case_id IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT), \
-         CAST(SUM(CASE WHEN i.state = 'dismissed' OR i.case_id IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT)";
+         CAST(SUM(CASE WHEN i.state <> 'new' THEN 1 ELSE 0 END) AS BIGINT)";
     let rate = |key: String, zh: String, en: String, r: (i64, i64, i64, i64, i64)| TriageRate {
         key,
         name_zh: zh,
@@ -1025,6 +1025,7 @@ pub async fn stats(
         alerts: r.1,
         false_positive: r.2,
         escalated: r.3,
+        decided: r.4,
         fp_rate: (r.4 > 0).then(|| r.2 as f64 / r.4 as f64),
     };
     /// key, 中文, English, incidents, alerts, false positives, escalated, decided
@@ -1043,7 +1044,7 @@ pub async fn stats(
         sqlx::query_as(&format!(
             "SELECT c.code, c.name, c.name, {outcome} FROM incidents i JOIN cameras c ON c.id = i.camera_id{} \
              GROUP BY c.id, c.code, c.name \
-             HAVING SUM(CASE WHEN i.state = 'dismissed' OR i.case_id IS NOT NULL THEN 1 ELSE 0 END) > 0",
+             HAVING SUM(CASE WHEN i.state <> 'new' THEN 1 ELSE 0 END) > 0",
             w.sql()
         )),
         &w.args,

@@ -312,8 +312,22 @@ pub async fn demo(store: &Store, cameras: usize, days: i64, now: i64) -> Result<
         ("intrusion", 5),
     ];
     let total_w: u32 = weights.iter().map(|w| w.1).sum();
-    let start = now - days * 86_400_000;
-    let per_day = 30 * cams.len() / 10;
+    // Days start at midnight in Shanghai, so the hours below are local hours.
+    let start = super::local_day_start_ms(&super::fmt_local(now - days * 86_400_000)[..10])
+        .unwrap_or(now - days * 86_400_000);
+    // A few stylised snapshots per type, shared by the alerts that carry one.
+    let snaps: Vec<Vec<String>> = (0..weights.len())
+        .map(|k| {
+            (0..3)
+                .map(|v| {
+                    use base64::Engine;
+                    base64::engine::general_purpose::STANDARD
+                        .encode(super::demo_snapshot::png(k, v))
+                })
+                .collect()
+        })
+        .collect();
+    let per_day = 2 * cams.len();
     let mut batch: Vec<(i64, serde_json::Value)> = Vec::new();
     let mut seq = 0usize;
     for day in 0..days {
@@ -336,9 +350,9 @@ pub async fn demo(store: &Store, cameras: usize, days: i64, now: i64) -> Result<
                 continue;
             }
             let mut pick = rng.random_range(0..total_w);
-            let ty = weights
+            let kind = weights
                 .iter()
-                .find(|w| {
+                .position(|w| {
                     if pick < w.1 {
                         true
                     } else {
@@ -346,28 +360,44 @@ pub async fn demo(store: &Store, cameras: usize, days: i64, now: i64) -> Result<
                         false
                     }
                 })
-                .map(|w| w.0)
-                .unwrap_or("illegal_parking");
+                .unwrap_or(0);
+            let ty = weights[kind].0;
             // Noisy cameras (every 9th) raise more alerts.
-            let c = if rng.random_bool(0.25) {
+            let noisy = rng.random_bool(0.25);
+            let c = if noisy {
                 &cams[(rng.random_range(0..cams.len() / 9 + 1) * 9).min(cams.len() - 1)]
             } else {
                 &cams[rng.random_range(0..cams.len())]
             };
-            seq += 1;
-            let t = chrono::DateTime::from_timestamp_millis(at)
-                .unwrap_or_default()
-                .to_rfc3339();
-            batch.push((
-                c.2,
-                json!({
+            // A detector often fires again on the same scene within minutes: these fold into
+            // one incident.
+            let repeats = if noisy || rng.random_bool(0.2) {
+                rng.random_range(2..=5)
+            } else {
+                1
+            };
+            let mut t_at = at;
+            for _ in 0..repeats {
+                if t_at > now - 60_000 {
+                    break;
+                }
+                seq += 1;
+                let t = chrono::DateTime::from_timestamp_millis(t_at)
+                    .unwrap_or_default()
+                    .to_rfc3339();
+                let mut item = json!({
                     "external_id": format!("demo-{seq:07}"),
                     "camera": c.1,
                     "type": ty,
                     "at": t,
                     "confidence": (rng.random_range(0.55..0.99f64) * 100.0).round() / 100.0,
-                }),
-            ));
+                });
+                if rng.random_bool(0.6) {
+                    item["snapshot"] = json!(snaps[kind][rng.random_range(0..3)]);
+                }
+                batch.push((c.2, item));
+                t_at += rng.random_range(40_000..240_000);
+            }
         }
     }
     // One key per owner; in time order, 1,000 at a time.

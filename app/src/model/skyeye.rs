@@ -156,7 +156,9 @@ pub struct TriageRate {
     pub alerts: i64,
     pub false_positive: i64,
     pub escalated: i64,
-    /// false positives / (false positives + escalated + other dismissals), once any were decided.
+    /// Incidents triaged (no longer new): acknowledged, dismissed, escalated or resolved.
+    pub decided: i64,
+    /// false positives / decided, once any were decided.
     pub fp_rate: Option<f64>,
 }
 

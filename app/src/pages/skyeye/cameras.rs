@@ -456,6 +456,7 @@ fn RateTable(rows: Vec<TriageRate>, camera: bool) -> impl IntoView {
                         <th scope="col">{if camera { t!(i18n, incident_camera).into_any() } else { t!(i18n, incident_type).into_any() }}</th>
                         <th scope="col" class="num">{t!(i18n, stats_incidents)}</th>
                         <th scope="col" class="num">{t!(i18n, incident_alerts)}</th>
+                        <th scope="col" class="num">{t!(i18n, stats_decided)}</th>
                         <th scope="col" class="num">{t!(i18n, reason_false_positive)}</th>
                         <th scope="col" class="num">{t!(i18n, triage_escalated)}</th>
                         <th scope="col" class="num">{t!(i18n, stats_fp_rate)}</th>
@@ -478,6 +479,7 @@ fn RateTable(rows: Vec<TriageRate>, camera: bool) -> impl IntoView {
                                 <th scope="row">{name}</th>
                                 <td class="num">{r.incidents}</td>
                                 <td class="num">{r.alerts}</td>
+                                <td class="num">{r.decided}</td>
                                 <td class="num">{r.false_positive}</td>
                                 <td class="num">{r.escalated}</td>
                                 <td class="num strong">{pct(r.fp_rate)}</td>
