@@ -667,10 +667,7 @@ async fn lists_filter_scope_and_export(app: &TestApp) {
         .call("cases/list", &[("filter[page]", "1")], Some(&d))
         .await
         .json();
-    assert_eq!(
-        all["total"],
-        app.scalar("SELECT COUNT(*) FROM cases").await
-    );
+    assert_eq!(all["total"], app.scalar("SELECT COUNT(*) FROM cases").await);
     assert_eq!(all["items"].as_array().unwrap().len(), 25);
     let open = app
         .scalar("SELECT COUNT(*) FROM cases WHERE state NOT IN ('closed', 'rejected')")

@@ -722,7 +722,11 @@ async fn keys_and_bodies_are_checked(app: &TestApp) {
         .post_json("/api/v1/alerts", huge.clone(), Some(&secret), None)
         .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(r.json()["error"], "body_too_large", "declared length: JSON error too");
+    assert_eq!(
+        r.json()["error"],
+        "body_too_large",
+        "declared length: JSON error too"
+    );
     let r = app
         .send(
             Request::builder()

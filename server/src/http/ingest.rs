@@ -101,7 +101,11 @@ async fn authorise(
 
 /// 413 for a body whose declared length is over the limit, in the API's error format.
 pub fn too_large(headers: &HeaderMap) -> Response {
-    let l = locale(headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+    let l = locale(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
     error(l, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large")
 }
 
