@@ -1,6 +1,7 @@
 # CityLink: two commands do everything on a fresh machine that has only the Rust toolchain.
 #
 #   make run    install the build tools, build in release, serve on http://127.0.0.1:3000
+#               (with a light camera simulator feeding Sky Eye; SIMULATE_RATE= turns it off)
 #   make test   also install Chromium and Playwright; run every Rust test on SQLite and
 #               PostgreSQL, then the Playwright suite against a freshly started server
 #   make bench  time the case list and the evaluation at 1,000,000 cases on SQLite and
@@ -24,8 +25,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Where cargo puts the binary (CI may point CARGO_TARGET_DIR at a cache outside the clone).
 BIN = $(or $(CARGO_TARGET_DIR),target)/release/citylink
 
+# `make run` keeps the demo alive: a light camera simulator posts alerts and heartbeats
+# through the machine API (`make run SIMULATE_RATE=` turns it off).
+SIMULATE_RATE ?= 1
+
 run: build
-	$(BIN)
+	$(if $(SIMULATE_RATE),CITYLINK_SIMULATE_RATE=$(SIMULATE_RATE)) $(BIN)
 
 test: build browser-tools test-rust test-e2e
 

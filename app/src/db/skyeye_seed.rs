@@ -417,7 +417,7 @@ pub async fn demo(store: &Store, cameras: usize, days: i64, now: i64) -> Result<
     if let Some(officer) = user(store, "skyeye").await? {
         let old: Vec<(i64, String, String, i64)> = sqlx::query_as(
             "SELECT i.id, t.code, c.code, i.version FROM incidents i JOIN alert_types t ON t.id = i.type_id \
-             JOIN cameras c ON c.id = i.camera_id WHERE i.last_seen < $1 AND t.health = FALSE ORDER BY i.id",
+             JOIN cameras c ON c.id = i.camera_id WHERE i.last_seen < $1 AND t.health = FALSE ORDER BY i.id DESC",
         )
         .bind(now - 2 * 3_600_000)
         .fetch_all(store.pool())
