@@ -5,7 +5,8 @@
 #   make test   also install Chromium and Playwright; run every Rust test on SQLite and
 #               PostgreSQL, then the Playwright suite against a freshly started server
 #   make bench  time the case list and the evaluation at 1,000,000 cases on SQLite and
-#               PostgreSQL (server/src/bin/bench_cases.rs)
+#               PostgreSQL (server/src/bin/bench_cases.rs), then the Sky Eye alert API under
+#               load (make bench-alerts, server/src/bin/bench_alerts.rs)
 #
 # Each install step checks first, so a warm machine skips what it has.
 SHELL := /bin/bash
@@ -20,7 +21,7 @@ BINARYEN_VERSION := 132.0.0
 WASM_BINDGEN_VERSION = $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test build tools browser-tools test-rust test-e2e bench clean
+.PHONY: run test build tools browser-tools test-rust test-e2e bench bench-cases bench-alerts clean
 
 # Where cargo puts the binary (CI may point CARGO_TARGET_DIR at a cache outside the clone).
 BIN = $(or $(CARGO_TARGET_DIR),target)/release/citylink
@@ -70,12 +71,30 @@ BENCH_RUNS ?= 50
 BENCH_DIR ?= target/bench
 BENCH_BIN = $(or $(CARGO_TARGET_DIR),target)/release/bench-cases
 
-bench:
+bench: bench-cases bench-alerts
+
+bench-cases:
 	cargo build --release -p citylink-server --bin bench-cases
 	mkdir -p $(BENCH_DIR)
 	$(BENCH_BIN) --database-url sqlite:$(BENCH_DIR)/cases.db --cases $(BENCH_CASES) --runs $(BENCH_RUNS)
 	scripts/test-postgres.sh bash -c '$(BENCH_BIN) --database-url "$${CITYLINK_TEST_PG_URL%/*}/citylink_bench" \
 	  --cases $(BENCH_CASES) --runs $(BENCH_RUNS)'
+
+# The alert API under load: the app in-process on a fresh database (the SQLite file is
+# recreated, the PostgreSQL database `citylink_bench_alerts` dropped and created), cameras
+# registered by heartbeats, BENCH_ALERTS alerts posted over HTTP in batches of 1,000 by
+# BENCH_CLIENTS clients with a tenth of the batches sent again; fails when an alert is lost
+# or stored twice.
+BENCH_ALERTS ?= 200000
+BENCH_CLIENTS ?= 4
+BENCH_ALERTS_BIN = $(or $(CARGO_TARGET_DIR),target)/release/bench-alerts
+
+bench-alerts:
+	cargo build --release -p citylink-server --bin bench-alerts
+	mkdir -p $(BENCH_DIR)
+	$(BENCH_ALERTS_BIN) --database-url sqlite:$(BENCH_DIR)/alerts.db --alerts $(BENCH_ALERTS) --clients $(BENCH_CLIENTS)
+	scripts/test-postgres.sh bash -c '$(BENCH_ALERTS_BIN) --database-url "$${CITYLINK_TEST_PG_URL%/*}/citylink_bench_alerts" \
+	  --alerts $(BENCH_ALERTS) --clients $(BENCH_CLIENTS)'
 
 clean:
 	cargo clean

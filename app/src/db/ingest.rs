@@ -111,22 +111,63 @@ fn decode_snapshot(v: &Value) -> Result<Option<Photo>, ItemError> {
     }
 }
 
-async fn load_cameras(tx: &mut Tx, codes: &[&str]) -> sqlx::Result<HashMap<String, CameraInfo>> {
+/// On SQLite, numbered placeholders (`$1`, `$2`, …) cost time quadratic in their number:
+/// SQLite looks each one up by name in a list when it prepares the statement, and sqlx again
+/// when it binds, which made one 500-row insert take some 60 ms. Plain `?` placeholders bind
+/// in order at no such cost. This rewrites `$n` into `?` on SQLite for statements that use
+/// each placeholder once, in order (left unchanged otherwise); PostgreSQL keeps `$n`.
+///
+/// Such statements, whose length follows the batch, are run unprepared (`persistent(false)`):
+/// sqlx keeps up to 100 prepared statements per connection, and one prepared 1,000-row
+/// insert holds some 4 MB in a PostgreSQL backend. Measured, preparing them each time costs
+/// nothing noticeable on either engine, and PostgreSQL plans them with the values at hand.
+fn positional(kind: DbKind, sql: String) -> String {
+    if kind != DbKind::Sqlite {
+        return sql;
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    let mut expected = 1u32;
+    while let Some(c) = chars.next() {
+        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+            let mut n = 0u32;
+            while let Some(d) = chars.peek().and_then(|d| d.to_digit(10)) {
+                n = n.saturating_mul(10).saturating_add(d);
+                chars.next();
+            }
+            if n != expected {
+                return sql;
+            }
+            expected += 1;
+            out.push('?');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Read before the batch's transaction (through the read pool): cameras and types change
+/// rarely, and reading them outside keeps the serialised part of a batch short.
+async fn load_cameras(store: &Store, codes: &[&str]) -> sqlx::Result<HashMap<String, CameraInfo>> {
     let mut out = HashMap::new();
-    for chunk in codes.chunks(500) {
+    for chunk in codes.chunks(MAX_BATCH) {
         if chunk.is_empty() {
             continue;
         }
         let ph: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT code, id, department_id, district_code FROM cameras WHERE code IN ({})",
-            ph.join(",")
+        let sql = positional(
+            store.kind,
+            format!(
+                "SELECT code, id, department_id, district_code FROM cameras WHERE code IN ({})",
+                ph.join(",")
+            ),
         );
-        let mut q = sqlx::query_as::<_, (String, i64, i64, String)>(&sql);
+        let mut q = sqlx::query_as::<_, (String, i64, i64, String)>(&sql).persistent(false);
         for c in chunk {
             q = q.bind(*c);
         }
-        for (code, id, department_id, district_code) in q.fetch_all(&mut **tx).await? {
+        for (code, id, department_id, district_code) in q.fetch_all(store.pool()).await? {
             out.insert(
                 code,
                 CameraInfo {
@@ -140,11 +181,11 @@ async fn load_cameras(tx: &mut Tx, codes: &[&str]) -> sqlx::Result<HashMap<Strin
     Ok(out)
 }
 
-async fn load_types(tx: &mut Tx) -> sqlx::Result<HashMap<String, TypeInfo>> {
+async fn load_types(store: &Store) -> sqlx::Result<HashMap<String, TypeInfo>> {
     let rows: Vec<(String, i64, String, i64)> = sqlx::query_as(
         "SELECT code, id, severity, CASE WHEN health THEN 1 ELSE 0 END FROM alert_types WHERE active = TRUE",
     )
-    .fetch_all(&mut **tx)
+    .fetch_all(store.pool())
     .await?;
     Ok(rows
         .into_iter()
@@ -186,6 +227,12 @@ async fn touch_key(tx: &mut Tx, key: &ApiKey, now: i64) -> sqlx::Result<()> {
 /// Stores a batch of alerts sent with `key`. Items are independent: the valid ones are
 /// stored, each refused one is listed with its reasons, and duplicates of alerts stored
 /// before (or earlier in the same batch) are reported with the alert they repeat.
+///
+/// Alerts stored before are looked up before the batch takes its turn (see `lock_source`),
+/// which keeps the serialised part short. An alert another post of the source stored in
+/// between (a retry sent while the original was still in flight) makes the insert fail on
+/// the (source, external_id) key: the batch is then rolled back and run again with the
+/// look-up inside its turn, which stores it exactly.
 pub async fn alerts(
     store: &Store,
     key: &ApiKey,
@@ -193,20 +240,87 @@ pub async fn alerts(
     window_ms: i64,
     now: i64,
 ) -> sqlx::Result<BatchOutcome> {
-    let mut tx = store.begin().await?;
-    lock_source(&mut tx, store.kind, &key.source).await?;
+    if let Some(out) = alerts_attempt(store, key, items, window_ms, now, false).await? {
+        return Ok(out);
+    }
+    alerts_attempt(store, key, items, window_ms, now, true)
+        .await?
+        .ok_or_else(|| sqlx::Error::Protocol("alert batch conflicted inside its turn".into()))
+}
+
+/// PostgreSQL: index look-ups for the rest of the transaction. Every statement of a batch
+/// touches a few rows per item through an index; PostgreSQL's default costs (made for
+/// disks) rather scan whole tables for a 1,000-item batch (every alert of the source, every
+/// open incident), a time growing with the tables and spent while other batches of the
+/// source wait. A no-op on SQLite.
+async fn prefer_indexes(tx: &mut Tx, kind: DbKind) -> sqlx::Result<()> {
+    if kind == DbKind::Postgres {
+        sqlx::query(
+            "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_hashjoin', 'off', true), \
+             set_config('enable_mergejoin', 'off', true)",
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The alerts of `source` with these external ids stored already: (alert id, incident id)
+/// by external id.
+async fn stored_alerts(
+    tx: &mut Tx,
+    kind: DbKind,
+    source: &str,
+    ids: &[&str],
+) -> sqlx::Result<HashMap<String, (i64, i64)>> {
+    let mut stored = HashMap::new();
+    for chunk in ids.chunks(MAX_BATCH) {
+        let ph: Vec<String> = (2..=chunk.len() + 1).map(|i| format!("${i}")).collect();
+        let sql = positional(
+            kind,
+            format!(
+                "SELECT external_id, id, incident_id FROM alerts WHERE source = $1 AND external_id IN ({})",
+                ph.join(",")
+            ),
+        );
+        // Unprepared (see `positional`): also, PostgreSQL's generic plan for a prepared one
+        // cannot hash the list, and was seen to compare every alert of the source with each
+        // item (100 ms and growing per batch at 20,000 alerts).
+        let mut q = sqlx::query_as::<_, (String, i64, i64)>(&sql)
+            .persistent(false)
+            .bind(source);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for (e, id, inc) in q.fetch_all(&mut **tx).await? {
+            stored.insert(e, (id, inc));
+        }
+    }
+    Ok(stored)
+}
+
+/// One attempt at `alerts`: `None` when, looking up stored alerts before its turn
+/// (`exact` false), the batch met an alert stored in between; nothing is stored then.
+async fn alerts_attempt(
+    store: &Store,
+    key: &ApiKey,
+    items: &[Value],
+    window_ms: i64,
+    now: i64,
+    exact: bool,
+) -> sqlx::Result<Option<BatchOutcome>> {
     let codes: Vec<&str> = items
         .iter()
         .filter_map(|v| text(v, "camera"))
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let cams = load_cameras(&mut tx, &codes).await?;
+    let cams = load_cameras(store, &codes).await?;
     let district_of: HashMap<i64, String> = cams
         .values()
         .map(|c| (c.id, c.district_code.clone()))
         .collect();
-    let types = load_types(&mut tx).await?;
+    let types = load_types(store).await?;
     let mut statuses: Vec<Option<ItemStatus>> = vec![None; items.len()];
     let mut valid: Vec<Valid> = Vec::new();
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -313,22 +427,55 @@ pub async fn alerts(
             _ => statuses[index] = Some(ItemStatus::Rejected(errs)),
         }
     }
-    // Alerts stored by an earlier post of this source.
-    let mut stored: HashMap<String, (i64, i64)> = HashMap::new();
-    for chunk in valid.chunks(500) {
-        let ph: Vec<String> = (2..=chunk.len() + 1).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "SELECT external_id, id, incident_id FROM alerts WHERE source = $1 AND external_id IN ({})",
-            ph.join(",")
-        );
-        let mut q = sqlx::query_as::<_, (String, i64, i64)>(&sql).bind(&key.source);
-        for v in chunk {
-            q = q.bind(&v.external_id);
+    let owner = if valid.is_empty() {
+        key.department_id
+    } else {
+        super::skyeye::owner_department(store.pool())
+            .await?
+            .unwrap_or(key.department_id)
+    };
+    // Alerts stored by an earlier post of this source: looked up before the turn, unless
+    // this is the exact attempt (see `alerts`).
+    let ids: Vec<&str> = valid.iter().map(|v| v.external_id.as_str()).collect();
+    let known = if exact || ids.is_empty() {
+        None
+    } else {
+        let mut read = store.pool().begin().await?;
+        prefer_indexes(&mut read, store.kind).await?;
+        let known = stored_alerts(&mut read, store.kind, &key.source, &ids).await?;
+        read.commit().await?;
+        Some(known)
+    };
+    // From here on, batches of one source take turns (see `lock_source`).
+    let mut tx = store.begin().await?;
+    lock_source(&mut tx, store.kind, &key.source).await?;
+    prefer_indexes(&mut tx, store.kind).await?;
+    // A few of the alerts not found are looked up again inside the turn: a retry sent while
+    // its original was in flight shows here, and is then looked up in full instead of
+    // failing on the key after all the work (see `alerts`).
+    let sample: Vec<&str> = match &known {
+        Some(known) => {
+            let unknown: Vec<&str> = ids
+                .iter()
+                .copied()
+                .filter(|id| !known.contains_key(*id))
+                .collect();
+            let step = unknown.len().div_ceil(8).max(1);
+            unknown.into_iter().step_by(step).collect()
         }
-        for (e, id, inc) in q.fetch_all(&mut *tx).await? {
-            stored.insert(e, (id, inc));
+        None => Vec::new(),
+    };
+    let stored = match known {
+        Some(known)
+            if sample.is_empty()
+                || stored_alerts(&mut tx, store.kind, &key.source, &sample)
+                    .await?
+                    .is_empty() =>
+        {
+            known
         }
-    }
+        _ => stored_alerts(&mut tx, store.kind, &key.source, &ids).await?,
+    };
     let mut fresh: Vec<Valid> = Vec::new();
     for v in valid {
         match stored.get(&v.external_id) {
@@ -343,33 +490,50 @@ pub async fn alerts(
     }
     let mut out = BatchOutcome::default();
     if !fresh.is_empty() {
-        // Open incidents of the cameras and types in the batch.
-        let camera_ids: Vec<i64> = fresh
-            .iter()
-            .map(|v| v.camera_id)
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let min_at = fresh.iter().map(|v| v.at).min().unwrap_or(now) - window_ms;
+        // Open incidents of the (camera, type) pairs in the batch: the only ones it can join.
+        // Driven from the pairs, so each pair is looked up in incidents_open_idx rather than
+        // every open incident of the window scanned: SQLite keeps the left side of a CROSS
+        // JOIN as the outer loop (with a plain JOIN, SQLite 3.46 scanned the incidents and
+        // the pairs for each, 350 ms a batch); PostgreSQL plans it as any inner join.
+        // Per pair, only incidents within a window of its alerts: an incident no alert
+        // reaches as it stands is never joined (a span grows only when an alert joins it).
+        let mut reach: HashMap<(i64, i64), (i64, i64)> = HashMap::new();
+        for v in &fresh {
+            let r = reach
+                .entry((v.camera_id, v.type_id))
+                .or_insert((v.at, v.at));
+            *r = (r.0.min(v.at), r.1.max(v.at));
+        }
+        let pairs_in: Vec<((i64, i64), (i64, i64))> = reach.into_iter().collect();
         let mut open: Vec<Open> = Vec::new();
-        for chunk in camera_ids.chunks(500) {
-            let ph: Vec<String> = (2..=chunk.len() + 1).map(|i| format!("${i}")).collect();
+        for chunk in pairs_in.chunks(MAX_BATCH) {
             // On PostgreSQL the rows are locked: an incident dismissed or resolved by another
             // transaction meanwhile is read again once it commits, and then left out, instead
             // of absorbing alerts after it ended. (SQLite has one writer: nothing changes.)
-            let sql = format!(
-                "SELECT id, camera_id, type_id, first_seen, last_seen FROM incidents \
-                 WHERE state IN ('new', 'acknowledged', 'escalated') AND last_seen >= $1 AND camera_id IN ({}){}",
-                ph.join(","),
-                if store.kind == DbKind::Postgres {
-                    " ORDER BY id FOR UPDATE"
-                } else {
-                    ""
-                }
+            let sql = positional(
+                store.kind,
+                values_sql(
+                    "SELECT i.id, i.camera_id, i.type_id, i.first_seen, i.last_seen FROM (VALUES ",
+                    chunk.len(),
+                    4,
+                ) + &format!(
+                    ") AS v CROSS JOIN incidents i WHERE i.camera_id = v.column1 AND i.type_id = v.column2 \
+                     AND i.state IN ('new', 'acknowledged', 'escalated') AND i.last_seen >= v.column3 \
+                     AND i.first_seen <= v.column4{}",
+                    if store.kind == DbKind::Postgres {
+                        " ORDER BY i.id FOR UPDATE OF i"
+                    } else {
+                        ""
+                    }
+                ),
             );
-            let mut q = sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(&sql).bind(min_at);
-            for c in chunk {
-                q = q.bind(*c);
+            let mut q = sqlx::query_as::<_, (i64, i64, i64, i64, i64)>(&sql).persistent(false);
+            for ((camera_id, type_id), (first, last)) in chunk {
+                q = q
+                    .bind(*camera_id)
+                    .bind(*type_id)
+                    .bind(first - window_ms)
+                    .bind(last + window_ms);
             }
             for (id, camera_id, type_id, first_seen, last_seen) in q.fetch_all(&mut *tx).await? {
                 open.push(Open {
@@ -390,9 +554,6 @@ pub async fn alerts(
             })
             .collect();
         let plan = rules::fold(&open, &incoming, window_ms);
-        let owner = super::skyeye::owner_department(store.pool())
-            .await?
-            .unwrap_or(key.department_id);
         // Per new incident: its highest confidence.
         let mut conf_new: Vec<Option<f64>> = vec![None; plan.new.len()];
         let mut conf_old: HashMap<i64, f64> = HashMap::new();
@@ -414,14 +575,23 @@ pub async fn alerts(
         // New incidents, mapped back by (camera, type, first seen): unique within a plan,
         // since two new incidents of one camera and type are more than a window apart.
         let mut new_ids: Vec<i64> = vec![0; plan.new.len()];
-        for (ci, chunk) in plan.new.chunks(400).enumerate() {
-            let sql = values_sql(
-                "INSERT INTO incidents (camera_id, type_id, owner_department_id, severity, district_code, state, \
-                 alert_count, first_seen, last_seen, max_confidence, created_at, updated_at) VALUES ",
-                chunk.len(),
-                12,
-            ) + " RETURNING id, camera_id, type_id, first_seen";
-            let mut q = sqlx::query_as::<_, (i64, i64, i64, i64)>(&sql);
+        let new_index: HashMap<(i64, i64, i64), usize> = plan
+            .new
+            .iter()
+            .enumerate()
+            .map(|(k, n)| ((n.camera_id, n.type_id, n.first_seen), k))
+            .collect();
+        for (ci, chunk) in plan.new.chunks(MAX_BATCH).enumerate() {
+            let sql = positional(
+                store.kind,
+                values_sql(
+                    "INSERT INTO incidents (camera_id, type_id, owner_department_id, severity, district_code, state, \
+                     alert_count, first_seen, last_seen, max_confidence, created_at, updated_at) VALUES ",
+                    chunk.len(),
+                    12,
+                ) + " RETURNING id, camera_id, type_id, first_seen",
+            );
+            let mut q = sqlx::query_as::<_, (i64, i64, i64, i64)>(&sql).persistent(false);
             for (j, n) in chunk.iter().enumerate() {
                 q = q
                     .bind(n.camera_id)
@@ -438,22 +608,20 @@ pub async fn alerts(
                     .bind(n.count)
                     .bind(n.first_seen)
                     .bind(n.last_seen)
-                    .bind(conf_new[ci * 400 + j])
+                    .bind(conf_new[ci * MAX_BATCH + j])
                     .bind(now)
                     .bind(now);
             }
             let rows = q.fetch_all(&mut *tx).await?;
             for (id, camera_id, type_id, first_seen) in rows {
-                if let Some(k) = plan.new.iter().position(|n| {
-                    n.camera_id == camera_id && n.type_id == type_id && n.first_seen == first_seen
-                }) {
+                if let Some(&k) = new_index.get(&(camera_id, type_id, first_seen)) {
                     new_ids[k] = id;
                 }
             }
         }
         // Grown incidents: one UPDATE ... FROM (VALUES ...) per chunk.
-        for chunk in plan.grown.chunks(400) {
-            let sql = values_sql(
+        for chunk in plan.grown.chunks(MAX_BATCH) {
+            let sql = positional(store.kind, values_sql(
                 "UPDATE incidents SET alert_count = incidents.alert_count + v.column2, \
                  first_seen = CASE WHEN v.column3 < incidents.first_seen THEN v.column3 ELSE incidents.first_seen END, \
                  last_seen = CASE WHEN v.column4 > incidents.last_seen THEN v.column4 ELSE incidents.last_seen END, \
@@ -462,8 +630,8 @@ pub async fn alerts(
                  updated_at = v.column6 FROM (VALUES ",
                 chunk.len(),
                 6,
-            ) + ") AS v WHERE incidents.id = v.column1";
-            let mut q = sqlx::query(&sql);
+            ) + ") AS v WHERE incidents.id = v.column1");
+            let mut q = sqlx::query(&sql).persistent(false);
             for g in chunk {
                 q = q
                     .bind(g.id)
@@ -481,19 +649,25 @@ pub async fn alerts(
         };
         // The alerts themselves.
         let mut alert_ids: HashMap<String, i64> = HashMap::new();
-        let pairs: Vec<(&Valid, i64)> = fresh
+        let mut pairs: Vec<(&Valid, i64)> = fresh
             .iter()
             .zip(&plan.targets)
             .map(|(v, t)| (v, incident_of(t)))
             .collect();
-        for chunk in pairs.chunks(500) {
-            let sql = values_sql(
-                "INSERT INTO alerts (source, external_id, camera_id, type_id, at, confidence, incident_id, \
-                 has_snapshot, received_at) VALUES ",
-                chunk.len(),
-                9,
-            ) + " RETURNING external_id, id";
-            let mut q = sqlx::query_as::<_, (String, i64)>(&sql);
+        // In incident order: the key checks and index entries of neighbouring rows then
+        // fall on the same index pages.
+        pairs.sort_unstable_by_key(|(v, inc)| (*inc, v.at));
+        for chunk in pairs.chunks(MAX_BATCH) {
+            let sql = positional(
+                store.kind,
+                values_sql(
+                    "INSERT INTO alerts (source, external_id, camera_id, type_id, at, confidence, incident_id, \
+                     has_snapshot, received_at) VALUES ",
+                    chunk.len(),
+                    9,
+                ) + " RETURNING external_id, id",
+            );
+            let mut q = sqlx::query_as::<_, (String, i64)>(&sql).persistent(false);
             for (v, inc) in chunk {
                 q = q
                     .bind(&key.source)
@@ -506,43 +680,72 @@ pub async fn alerts(
                     .bind(v.snapshot.is_some())
                     .bind(now);
             }
-            for (e, id) in q.fetch_all(&mut *tx).await? {
+            let rows = match q.fetch_all(&mut *tx).await {
+                Ok(rows) => rows,
+                // Stored in between by another post of this source (see `alerts`).
+                Err(sqlx::Error::Database(e)) if !exact && e.is_unique_violation() => {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+                Err(e) => return Err(e),
+            };
+            for (e, id) in rows {
                 alert_ids.insert(e, id);
             }
         }
-        // Snapshots, and each incident's latest one.
+        // Snapshots (many rows per statement), and each incident's latest one.
         let mut latest: HashMap<i64, (i64, i64)> = HashMap::new();
-        for (v, inc) in &pairs {
-            let Some(p) = &v.snapshot else { continue };
-            let aid = alert_ids[&v.external_id];
-            sqlx::query(
-                "INSERT INTO alert_snapshots (alert_id, mime, width, height, size, bytes) VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(aid)
-            .bind(p.mime)
-            .bind(p.width)
-            .bind(p.height)
-            .bind(p.bytes.len() as i64)
-            .bind(&p.bytes)
-            .execute(&mut *tx)
-            .await?;
-            let e = latest.entry(*inc).or_insert((v.at, aid));
-            if v.at >= e.0 {
-                *e = (v.at, aid);
+        let snaps: Vec<(i64, &Photo)> = pairs
+            .iter()
+            .filter_map(|(v, inc)| {
+                let p = v.snapshot.as_ref()?;
+                let aid = alert_ids[&v.external_id];
+                let e = latest.entry(*inc).or_insert((v.at, aid));
+                if v.at >= e.0 {
+                    *e = (v.at, aid);
+                }
+                Some((aid, p))
+            })
+            .collect();
+        for chunk in snaps.chunks(100) {
+            let sql = positional(
+                store.kind,
+                values_sql(
+                    "INSERT INTO alert_snapshots (alert_id, mime, width, height, size, bytes) VALUES ",
+                    chunk.len(),
+                    6,
+                ),
+            );
+            let mut q = sqlx::query(&sql).persistent(false);
+            for (aid, p) in chunk {
+                q = q
+                    .bind(*aid)
+                    .bind(p.mime)
+                    .bind(p.width)
+                    .bind(p.height)
+                    .bind(p.bytes.len() as i64)
+                    .bind(&p.bytes);
             }
+            q.execute(&mut *tx).await?;
         }
         // An alert that arrives late (a retry, a platform catching up) does not replace the
         // snapshot of a later alert stored before.
-        for (inc, (at, aid)) in &latest {
-            sqlx::query(
-                "UPDATE incidents SET snapshot_alert_id = $1 WHERE id = $2 AND (snapshot_alert_id IS NULL \
-                 OR NOT EXISTS (SELECT 1 FROM alerts s WHERE s.id = incidents.snapshot_alert_id AND s.at > $3))",
-            )
-            .bind(aid)
-            .bind(inc)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
+        let latest: Vec<(i64, (i64, i64))> = latest.into_iter().collect();
+        for chunk in latest.chunks(MAX_BATCH) {
+            let sql = positional(
+                store.kind,
+                values_sql(
+                    "UPDATE incidents SET snapshot_alert_id = v.column2 FROM (VALUES ",
+                    chunk.len(),
+                    3,
+                ) + ") AS v WHERE incidents.id = v.column1 AND (incidents.snapshot_alert_id IS NULL \
+                 OR NOT EXISTS (SELECT 1 FROM alerts s WHERE s.id = incidents.snapshot_alert_id AND s.at > v.column3))",
+            );
+            let mut q = sqlx::query(&sql).persistent(false);
+            for (inc, (at, aid)) in chunk {
+                q = q.bind(*inc).bind(*aid).bind(*at);
+            }
+            q.execute(&mut *tx).await?;
         }
         for (v, inc) in &pairs {
             statuses[v.index] = Some(ItemStatus::Created {
@@ -585,7 +788,7 @@ pub async fn alerts(
             )
         })
         .collect();
-    Ok(out)
+    Ok(Some(out))
 }
 
 /// What a heartbeat did to its camera.
