@@ -649,14 +649,11 @@ async fn alerts_attempt(
         };
         // The alerts themselves.
         let mut alert_ids: HashMap<String, i64> = HashMap::new();
-        let mut pairs: Vec<(&Valid, i64)> = fresh
+        let pairs: Vec<(&Valid, i64)> = fresh
             .iter()
             .zip(&plan.targets)
             .map(|(v, t)| (v, incident_of(t)))
             .collect();
-        // In incident order: the key checks and index entries of neighbouring rows then
-        // fall on the same index pages.
-        pairs.sort_unstable_by_key(|(v, inc)| (*inc, v.at));
         for chunk in pairs.chunks(MAX_BATCH) {
             let sql = positional(
                 store.kind,
