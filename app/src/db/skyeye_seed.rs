@@ -117,11 +117,10 @@ pub async fn reference(store: &Store) -> Result<(), AppError> {
     }
     let now = now_ms();
     let mut tx = store.begin().await?;
-    let dept = |code: &'static str| code;
     let mut ids = std::collections::HashMap::new();
     for code in ["psb", "cmb", "transport"] {
         let id: Option<i64> = sqlx::query_scalar("SELECT id FROM departments WHERE code = $1")
-            .bind(dept(code))
+            .bind(code)
             .fetch_optional(&mut *tx)
             .await?;
         let id = match (id, super::seed::DEPARTMENTS.iter().find(|d| d.0 == code)) {

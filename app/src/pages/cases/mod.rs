@@ -179,3 +179,18 @@ pub fn CaseTable(rows: Vec<CaseRow>, #[prop(optional)] testid: &'static str) -> 
         </div>
     }
 }
+
+/// The district filter of the list pages: every urban district, or all of them.
+#[component]
+pub fn DistrictSelect(list: Vec<(String, String, String)>, selected: String) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <select name="district" aria-label=move || t_string!(i18n, case_district)>
+            <option value="">{t!(i18n, all_districts)}</option>
+            {list.into_iter().map(|(code, zh, en)| {
+                let sel = code == selected;
+                view! { <option value=code.clone() selected=sel>{move || pick(i18n.get_locale(), &zh, &en)}</option> }
+            }).collect_view()}
+        </select>
+    }
+}

@@ -137,13 +137,7 @@ pub fn CamerasPage() -> impl IntoView {
                             let list = dists.await.unwrap_or_default();
                             let sel = district();
                             view! {
-                                <select name="district" aria-label=move || t_string!(i18n, case_district)>
-                                    <option value="">{t!(i18n, all_districts)}</option>
-                                    {list.into_iter().map(|(code, zh, en)| {
-                                        let selected = code == sel;
-                                        view! { <option value=code.clone() selected=selected>{move || pick(i18n.get_locale(), &zh, &en)}</option> }
-                                    }).collect_view()}
-                                </select>
+                                <crate::pages::cases::DistrictSelect list selected=sel />
                             }
                         })}
                     </Transition>
