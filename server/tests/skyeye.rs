@@ -895,6 +895,27 @@ async fn alerts_group_into_incidents_across_posts(app: &TestApp) {
         .unwrap();
     assert_eq!(row["alert_count"], 5);
     assert_eq!(row["snapshot_alert_id"].as_i64(), Some(second[0].0));
+
+    // The camera and type its alerts refer to can be neither deleted nor renumbered (on
+    // PostgreSQL this guard stands in for the alerts' foreign keys: migration 0005).
+    let cam = camera_id(app, "T-GRP-1").await;
+    let alerts_of = "SELECT COUNT(*) FROM alerts WHERE camera_id = $1";
+    let before = count(app, alerts_of, cam).await;
+    assert!(before >= 5);
+    for sql in [
+        "DELETE FROM cameras WHERE id = $1",
+        "UPDATE cameras SET id = id + 100000 WHERE id = $1",
+        "DELETE FROM alert_types WHERE id = (SELECT type_id FROM alerts WHERE camera_id = $1 LIMIT 1)",
+        "UPDATE alert_types SET id = id + 100000 WHERE id = (SELECT type_id FROM alerts WHERE camera_id = $1 LIMIT 1)",
+    ] {
+        let e = sqlx::query(sql)
+            .bind(cam)
+            .execute(app.pool())
+            .await
+            .expect_err(sql);
+        assert!(e.to_string().contains("never deleted"), "{sql}: {e}");
+    }
+    assert_eq!(count(app, alerts_of, cam).await, before);
 }
 
 async fn heartbeats_register_cameras_and_raise_health(app: &TestApp) {

@@ -121,6 +121,12 @@ fn decode_snapshot(v: &Value) -> Result<Option<Photo>, ItemError> {
 /// sqlx keeps up to 100 prepared statements per connection, and one prepared 1,000-row
 /// insert holds some 4 MB in a PostgreSQL backend. Measured, preparing them each time costs
 /// nothing noticeable on either engine, and PostgreSQL plans them with the values at hand.
+///
+/// On PostgreSQL the big writes of a batch (new incidents, grown incidents, alerts) take
+/// their rows as one JSON parameter read by `json_to_recordset`: a fixed statement, prepared
+/// once per connection, where a VALUES list is parsed and planned anew with up to 9,000
+/// parameters (measured: 18,400 → 20,200 alerts/s). The open-incident look-up keeps its
+/// VALUES list: fed from JSON, PostgreSQL took some 350 ms over it instead of a few.
 fn positional(kind: DbKind, sql: String) -> String {
     if kind != DbKind::Sqlite {
         return sql;
@@ -510,6 +516,8 @@ async fn alerts_attempt(
             // On PostgreSQL the rows are locked: an incident dismissed or resolved by another
             // transaction meanwhile is read again once it commits, and then left out, instead
             // of absorbing alerts after it ended. (SQLite has one writer: nothing changes.)
+            // (A JSON parameter, as for the inserts below, made PostgreSQL take some 350 ms over
+            // this look-up instead of a few: the VALUES list stays.)
             let sql = positional(
                 store.kind,
                 values_sql(
@@ -582,35 +590,63 @@ async fn alerts_attempt(
             .map(|(k, n)| ((n.camera_id, n.type_id, n.first_seen), k))
             .collect();
         for (ci, chunk) in plan.new.chunks(MAX_BATCH).enumerate() {
-            let sql = positional(
-                store.kind,
-                values_sql(
-                    "INSERT INTO incidents (camera_id, type_id, owner_department_id, severity, district_code, state, \
-                     alert_count, first_seen, last_seen, max_confidence, created_at, updated_at) VALUES ",
-                    chunk.len(),
-                    12,
-                ) + " RETURNING id, camera_id, type_id, first_seen",
-            );
-            let mut q = sqlx::query_as::<_, (i64, i64, i64, i64)>(&sql).persistent(false);
-            for (j, n) in chunk.iter().enumerate() {
+            let pg = store.kind == DbKind::Postgres;
+            let sql = if pg {
+                "INSERT INTO incidents (camera_id, type_id, owner_department_id, severity, district_code, state, \
+                 alert_count, first_seen, last_seen, max_confidence, created_at, updated_at) \
+                 SELECT x.c, x.t, $1, x.sev, x.d, $2, x.n, x.fs, x.ls, x.f, $3, $3 \
+                 FROM json_to_recordset($4::json) AS x(c BIGINT, t BIGINT, sev TEXT, d TEXT, n BIGINT, \
+                 fs BIGINT, ls BIGINT, f DOUBLE PRECISION) RETURNING id, camera_id, type_id, first_seen"
+                    .to_string()
+            } else {
+                positional(
+                    store.kind,
+                    values_sql(
+                        "INSERT INTO incidents (camera_id, type_id, owner_department_id, severity, district_code, state, \
+                         alert_count, first_seen, last_seen, max_confidence, created_at, updated_at) VALUES ",
+                        chunk.len(),
+                        12,
+                    ) + " RETURNING id, camera_id, type_id, first_seen",
+                )
+            };
+            let sev = |n: &rules::NewIncident| severity.get(&n.type_id).copied().unwrap_or("minor");
+            let district = |n: &rules::NewIncident| {
+                district_of
+                    .get(&n.camera_id)
+                    .map(String::as_str)
+                    .unwrap_or("")
+            };
+            let mut q = sqlx::query_as::<_, (i64, i64, i64, i64)>(&sql).persistent(pg);
+            if pg {
+                let rows: Vec<Value> = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(j, n)| {
+                        serde_json::json!({"c": n.camera_id, "t": n.type_id, "sev": sev(n), "d": district(n),
+                            "n": n.count, "fs": n.first_seen, "ls": n.last_seen, "f": conf_new[ci * MAX_BATCH + j]})
+                    })
+                    .collect();
                 q = q
-                    .bind(n.camera_id)
-                    .bind(n.type_id)
                     .bind(owner)
-                    .bind(severity.get(&n.type_id).copied().unwrap_or("minor"))
-                    .bind(
-                        district_of
-                            .get(&n.camera_id)
-                            .map(String::as_str)
-                            .unwrap_or(""),
-                    )
                     .bind(Triage::New.code())
-                    .bind(n.count)
-                    .bind(n.first_seen)
-                    .bind(n.last_seen)
-                    .bind(conf_new[ci * MAX_BATCH + j])
                     .bind(now)
-                    .bind(now);
+                    .bind(Value::Array(rows).to_string());
+            } else {
+                for (j, n) in chunk.iter().enumerate() {
+                    q = q
+                        .bind(n.camera_id)
+                        .bind(n.type_id)
+                        .bind(owner)
+                        .bind(sev(n))
+                        .bind(district(n))
+                        .bind(Triage::New.code())
+                        .bind(n.count)
+                        .bind(n.first_seen)
+                        .bind(n.last_seen)
+                        .bind(conf_new[ci * MAX_BATCH + j])
+                        .bind(now)
+                        .bind(now);
+                }
             }
             let rows = q.fetch_all(&mut *tx).await?;
             for (id, camera_id, type_id, first_seen) in rows {
@@ -621,25 +657,46 @@ async fn alerts_attempt(
         }
         // Grown incidents: one UPDATE ... FROM (VALUES ...) per chunk.
         for chunk in plan.grown.chunks(MAX_BATCH) {
-            let sql = positional(store.kind, values_sql(
-                "UPDATE incidents SET alert_count = incidents.alert_count + v.column2, \
+            let set = "UPDATE incidents SET alert_count = incidents.alert_count + v.column2, \
                  first_seen = CASE WHEN v.column3 < incidents.first_seen THEN v.column3 ELSE incidents.first_seen END, \
                  last_seen = CASE WHEN v.column4 > incidents.last_seen THEN v.column4 ELSE incidents.last_seen END, \
                  max_confidence = CASE WHEN v.column5 >= 0 AND (incidents.max_confidence IS NULL OR v.column5 > incidents.max_confidence) \
                  THEN v.column5 ELSE incidents.max_confidence END, \
-                 updated_at = v.column6 FROM (VALUES ",
-                chunk.len(),
-                6,
-            ) + ") AS v WHERE incidents.id = v.column1");
-            let mut q = sqlx::query(&sql).persistent(false);
-            for g in chunk {
-                q = q
-                    .bind(g.id)
-                    .bind(g.added)
-                    .bind(g.first_seen)
-                    .bind(g.last_seen)
-                    .bind(conf_old.get(&g.id).copied().unwrap_or(-1.0))
-                    .bind(now);
+                 updated_at = v.column6 FROM ";
+            let pg = store.kind == DbKind::Postgres;
+            let sql = if pg {
+                format!(
+                    "{set}json_to_recordset($1::json) AS v(column1 BIGINT, column2 BIGINT, column3 BIGINT, \
+                     column4 BIGINT, column5 DOUBLE PRECISION, column6 BIGINT) WHERE incidents.id = v.column1"
+                )
+            } else {
+                positional(
+                    store.kind,
+                    values_sql(&format!("{set}(VALUES "), chunk.len(), 6)
+                        + ") AS v WHERE incidents.id = v.column1",
+                )
+            };
+            let mut q = sqlx::query(&sql).persistent(pg);
+            if pg {
+                let rows: Vec<Value> = chunk
+                    .iter()
+                    .map(|g| {
+                        serde_json::json!({"column1": g.id, "column2": g.added, "column3": g.first_seen,
+                            "column4": g.last_seen, "column5": conf_old.get(&g.id).copied().unwrap_or(-1.0),
+                            "column6": now})
+                    })
+                    .collect();
+                q = q.bind(Value::Array(rows).to_string());
+            } else {
+                for g in chunk {
+                    q = q
+                        .bind(g.id)
+                        .bind(g.added)
+                        .bind(g.first_seen)
+                        .bind(g.last_seen)
+                        .bind(conf_old.get(&g.id).copied().unwrap_or(-1.0))
+                        .bind(now);
+                }
             }
             q.execute(&mut *tx).await?;
         }
@@ -655,27 +712,52 @@ async fn alerts_attempt(
             .map(|(v, t)| (v, incident_of(t)))
             .collect();
         for chunk in pairs.chunks(MAX_BATCH) {
-            let sql = positional(
-                store.kind,
-                values_sql(
-                    "INSERT INTO alerts (source, external_id, camera_id, type_id, at, confidence, incident_id, \
-                     has_snapshot, received_at) VALUES ",
-                    chunk.len(),
-                    9,
-                ) + " RETURNING external_id, id",
-            );
-            let mut q = sqlx::query_as::<_, (String, i64)>(&sql).persistent(false);
-            for (v, inc) in chunk {
+            let pg = store.kind == DbKind::Postgres;
+            let sql = if pg {
+                // One JSON parameter holding the rows: a fixed statement, prepared once per
+                // connection, instead of 9,000 parameters parsed and planned per batch.
+                "INSERT INTO alerts (source, external_id, camera_id, type_id, at, confidence, incident_id, \
+                 has_snapshot, received_at) SELECT $1, x.e, x.c, x.t, x.a, x.f, x.i, x.s, $2 \
+                 FROM json_to_recordset($3::json) AS x(e TEXT, c BIGINT, t BIGINT, a BIGINT, \
+                 f DOUBLE PRECISION, i BIGINT, s BOOLEAN) RETURNING external_id, id"
+                    .to_string()
+            } else {
+                positional(
+                    store.kind,
+                    values_sql(
+                        "INSERT INTO alerts (source, external_id, camera_id, type_id, at, confidence, incident_id, \
+                         has_snapshot, received_at) VALUES ",
+                        chunk.len(),
+                        9,
+                    ) + " RETURNING external_id, id",
+                )
+            };
+            let mut q = sqlx::query_as::<_, (String, i64)>(&sql).persistent(pg);
+            if pg {
+                let rows: Vec<Value> = chunk
+                    .iter()
+                    .map(|(v, inc)| {
+                        serde_json::json!({"e": v.external_id, "c": v.camera_id, "t": v.type_id,
+                            "a": v.at, "f": v.confidence, "i": inc, "s": v.snapshot.is_some()})
+                    })
+                    .collect();
                 q = q
                     .bind(&key.source)
-                    .bind(&v.external_id)
-                    .bind(v.camera_id)
-                    .bind(v.type_id)
-                    .bind(v.at)
-                    .bind(v.confidence)
-                    .bind(*inc)
-                    .bind(v.snapshot.is_some())
-                    .bind(now);
+                    .bind(now)
+                    .bind(Value::Array(rows).to_string());
+            } else {
+                for (v, inc) in chunk {
+                    q = q
+                        .bind(&key.source)
+                        .bind(&v.external_id)
+                        .bind(v.camera_id)
+                        .bind(v.type_id)
+                        .bind(v.at)
+                        .bind(v.confidence)
+                        .bind(*inc)
+                        .bind(v.snapshot.is_some())
+                        .bind(now);
+                }
             }
             let rows = match q.fetch_all(&mut *tx).await {
                 Ok(rows) => rows,
