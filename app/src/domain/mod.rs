@@ -2,6 +2,7 @@
 //! Nothing here touches the database or the network, so everything is unit-tested directly.
 #[cfg(feature = "ssr")]
 pub mod calendar;
+pub mod energy;
 pub mod evaluation;
 pub mod grid;
 pub mod roles;
