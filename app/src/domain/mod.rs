@@ -3,6 +3,7 @@
 #[cfg(feature = "ssr")]
 pub mod calendar;
 pub mod energy;
+pub mod energy_rules;
 pub mod evaluation;
 pub mod grid;
 pub mod roles;
