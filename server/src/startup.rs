@@ -25,6 +25,8 @@ pub const UPLOAD_LIMIT: usize = 9 * 1024 * 1024;
 const UPLOAD_PATHS: &[&str] = &["/api/cases/report", "/api/cases/step"];
 /// Alert batches may carry snapshots.
 const ALERT_PATH: &str = "/api/v1/alerts";
+/// Readings batches hold up to 10,000 readings.
+const READINGS_PATH: &str = "/api/v1/readings";
 
 /// Refuses bodies over the limit of their path: 413 at once when Content-Length says so,
 /// otherwise the body stops being read at the limit.
@@ -34,6 +36,8 @@ async fn body_limit(req: Request<Body>, next: middleware::Next) -> axum::respons
         UPLOAD_LIMIT
     } else if req.uri().path() == ALERT_PATH {
         crate::http::ingest::ALERTS_BODY_LIMIT
+    } else if req.uri().path() == READINGS_PATH {
+        crate::http::ingest::READINGS_BODY_LIMIT
     } else {
         BODY_LIMIT
     };
@@ -150,6 +154,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/alerts",
             axum::routing::post(crate::http::ingest::post_alerts),
+        )
+        .route(
+            READINGS_PATH,
+            axum::routing::post(crate::http::ingest::post_readings),
         )
         .route(
             "/api/v1/cameras/heartbeat",

@@ -136,7 +136,7 @@ pub async fn list_api_keys() -> Result<Vec<ApiKeyRow>, AppError> {
     Ok(crate::db::skyeye::list_keys(&state()?.store).await?)
 }
 
-/// Creates an integration key; `scopes` separated by commas (alerts, heartbeats).
+/// Creates an integration key; `scopes` separated by commas (alerts, heartbeats, readings).
 #[server(endpoint = "admin/keys/create")]
 pub async fn create_api_key(
     name: String,

@@ -127,7 +127,7 @@ fn decode_snapshot(v: &Value) -> Result<Option<Photo>, ItemError> {
 /// once per connection, where a VALUES list is parsed and planned anew with up to 9,000
 /// parameters (measured: 18,400 → 20,200 alerts/s). The open-incident look-up keeps its
 /// VALUES list: fed from JSON, PostgreSQL took some 350 ms over it instead of a few.
-fn positional(kind: DbKind, sql: String) -> String {
+pub(crate) fn positional(kind: DbKind, sql: String) -> String {
     if kind != DbKind::Sqlite {
         return sql;
     }

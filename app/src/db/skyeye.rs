@@ -1082,7 +1082,7 @@ pub async fn stats(
 // ---- Keys of machine integrations ----
 
 /// Scopes a key may carry.
-pub const SCOPES: [&str; 2] = ["alerts", "heartbeats"];
+pub const SCOPES: [&str; 3] = ["alerts", "heartbeats", "readings"];
 
 pub fn hash_secret(secret: &str) -> String {
     use sha2::{Digest, Sha256};

@@ -15,8 +15,10 @@
 //!   429: too many requests for this key (see `Retry-After`).
 //!
 //! The response is sent only after the batch's transaction has committed.
+use app::db::energy_ingest::{self, ReadingStatus};
 use app::db::ingest::{self, BeatStatus, ItemStatus};
 use app::db::skyeye::{check_key, ApiKey, KeyCheck};
+use app::domain::energy::Outcome;
 use app::i18n::Locale;
 use app::machine::{locale, message};
 use app::state::AppState;
@@ -125,6 +127,18 @@ async fn read_items(
     field: &str,
     l: Locale,
 ) -> Result<Vec<Value>, Response> {
+    read_batch(body, limit, field, ingest::MAX_BATCH, "batch_too_large", l).await
+}
+
+/// Reads the body as `{field: [items]}` with 1 to `max` items.
+async fn read_batch(
+    body: Body,
+    limit: usize,
+    field: &str,
+    max: usize,
+    too_many: &str,
+    l: Locale,
+) -> Result<Vec<Value>, Response> {
     let bytes = match to_bytes(body, limit).await {
         Ok(b) => b,
         Err(_) => return Err(error(l, StatusCode::PAYLOAD_TOO_LARGE, "body_too_large")),
@@ -139,8 +153,8 @@ async fn read_items(
     if items.is_empty() {
         return Err(error(l, StatusCode::BAD_REQUEST, "empty_batch"));
     }
-    if items.len() > ingest::MAX_BATCH {
-        return Err(error(l, StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large"));
+    if items.len() > max {
+        return Err(error(l, StatusCode::PAYLOAD_TOO_LARGE, too_many));
     }
     Ok(items)
 }
@@ -276,6 +290,90 @@ pub async fn post_heartbeats(
         "results": results,
     });
     if ok == 0 {
+        body["error"] = json!("none_accepted");
+        body["message"] = json!(message(l, "none_accepted"));
+    }
+    (status, axum::Json(body)).into_response()
+}
+
+/// Largest readings batch body (10,000 readings at about 100 bytes each, with room).
+pub const READINGS_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
+/// `POST /api/v1/readings`: `{"readings": [{"meter": code, "at": time, "value": number}]}`,
+/// 1 to 10,000 items, scope `readings`. Each item is `created`, `unchanged` (sent before
+/// with the same value), `corrected` (sent before with another value: replaced, the old
+/// value kept in the corrections log) or `rejected` with its errors. 200 when anything was
+/// stored or already stored, 422 when nothing could be; other statuses as for alerts.
+pub async fn post_readings(
+    State(st): State<AppState>,
+    Extension(limiter): Extension<Limiter>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let l = locale(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let key = match authorise(&st, &limiter, &headers, "readings", l).await {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let items = match read_batch(
+        body,
+        READINGS_BODY_LIMIT,
+        "readings",
+        energy_ingest::MAX_READINGS,
+        "readings_batch_too_large",
+        l,
+    )
+    .await
+    {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let out = match energy_ingest::api_readings(&st.store, &key, &items, app::db::now_ms()).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::error!(error = %e, source = %key.source, "readings batch failed");
+            return error(l, StatusCode::SERVICE_UNAVAILABLE, "internal");
+        }
+    };
+    let count = |f: &dyn Fn(&ReadingStatus) -> bool| out.iter().filter(|s| f(s)).count();
+    let created = count(&|s| matches!(s, ReadingStatus::Stored(Outcome::Created)));
+    let unchanged = count(&|s| matches!(s, ReadingStatus::Stored(Outcome::Unchanged)));
+    let corrected = count(&|s| matches!(s, ReadingStatus::Stored(Outcome::Corrected { .. })));
+    let rejected = out.len() - created - unchanged - corrected;
+    if created + corrected > 0 {
+        st.live.publish(&st.store, "energy").await;
+    }
+    // Only refused items are listed one by one: a 10,000-reading answer stays small.
+    let errors: Vec<Value> = out
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match s {
+            ReadingStatus::Rejected(errs) => Some(json!({
+                "index": i,
+                "meter": items[i].get("meter"),
+                "at": items[i].get("at"),
+                "errors": item_errors(l, errs),
+            })),
+            ReadingStatus::Stored(_) => None,
+        })
+        .collect();
+    let status = if rejected == out.len() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    let mut body = json!({
+        "created": created,
+        "unchanged": unchanged,
+        "corrected": corrected,
+        "rejected": rejected,
+        "errors": errors,
+    });
+    if status != StatusCode::OK {
         body["error"] = json!("none_accepted");
         body["message"] = json!(message(l, "none_accepted"));
     }

@@ -80,6 +80,7 @@ fn scope_label(locale: Locale, s: &str) -> String {
     match s {
         "alerts" => td_string!(locale, scope_alerts).to_string(),
         "heartbeats" => td_string!(locale, scope_heartbeats).to_string(),
+        "readings" => td_string!(locale, scope_readings).to_string(),
         other => other.to_string(),
     }
 }
@@ -262,7 +263,7 @@ fn CreateForm(
                 return;
             };
             let text = |n: &str| fd.get(n).as_string().unwrap_or_default();
-            let scopes: Vec<String> = ["alerts", "heartbeats"]
+            let scopes: Vec<String> = ["alerts", "heartbeats", "readings"]
                 .into_iter()
                 .filter(|s| !text(&format!("scope_{s}")).is_empty())
                 .map(String::from)
@@ -329,6 +330,10 @@ fn CreateForm(
                 <label class="check">
                     <input type="checkbox" name="scope_heartbeats" value="1" checked />
                     {t!(i18n, scope_heartbeats)} <span class="muted mono">" POST /api/v1/cameras/heartbeat"</span>
+                </label>
+                <label class="check">
+                    <input type="checkbox" name="scope_readings" value="1" />
+                    {t!(i18n, scope_readings)} <span class="muted mono">" POST /api/v1/readings"</span>
                 </label>
                 <FieldErr outcome=out field="scopes" />
             </fieldset>

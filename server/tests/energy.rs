@@ -1,0 +1,392 @@
+//! Energy readings through the real router, on SQLite and on PostgreSQL: the machine API
+//! (keys, idempotent batches, corrections, refusals) and the rollups it maintains, checked
+//! against sums computed here from what was sent.
+mod common;
+
+use axum::http::StatusCode;
+use common::{Resp, TestApp};
+use serde_json::{json, Value};
+
+on_both!(
+    readings_roll_up_idempotently,
+    bad_readings_and_keys_are_refused,
+);
+
+const HOUR: i64 = 3_600_000;
+
+// ---- helpers ----
+
+async fn dept(app: &TestApp, code: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>("SELECT id FROM departments WHERE code = $1")
+        .bind(code)
+        .fetch_one(app.pool())
+        .await
+        .unwrap()
+}
+
+async fn key(app: &TestApp, dept_code: &str, source: &str, scopes: &[&str]) -> String {
+    let d = dept(app, dept_code).await;
+    let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+    app::db::skyeye::create_key(
+        &app.state.store,
+        None,
+        &app::db::audit::Actor::default(),
+        "meter gateway",
+        source,
+        d,
+        &scopes,
+    )
+    .await
+    .expect("create key")
+    .secret
+}
+
+async fn exec(app: &TestApp, sql: &str) {
+    sqlx::query(sql)
+        .execute(app.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
+
+/// Two entities: a housing-bureau building in Xiaodian with a main electricity meter and two
+/// sub-meters, and a water-affairs pumping station in Yingze with an hourly water meter.
+/// Emission factors: national 2025 electricity 0.5703, the city's region (north_china) 2026
+/// electricity 0.6 (and none for water).
+async fn setup(app: &TestApp) {
+    let housing = dept(app, "housing").await;
+    let water = dept(app, "water").await;
+    for sql in [
+        "INSERT INTO settings (key, value) VALUES ('energy.region', 'north_china') ON CONFLICT (key) DO UPDATE SET value = excluded.value".to_string(),
+        "INSERT INTO settings (key, value) VALUES ('energy.owner_department', 'ndrc') ON CONFLICT (key) DO UPDATE SET value = excluded.value".to_string(),
+        format!("INSERT INTO energy_entities (code, name_zh, name_en, kind, district_code, department_id, created_at) \
+                 VALUES ('T-BLD', '测试大楼', 'Test building', 'public_building', 'xiaodian', {housing}, 0)"),
+        format!("INSERT INTO energy_entities (code, name_zh, name_en, kind, district_code, department_id, created_at) \
+                 VALUES ('T-PUMP', '测试泵站', 'Test pumping station', 'pumping_station', 'yingze', {water}, 0)"),
+        "INSERT INTO meters (code, entity_id, energy_type, interval_minutes, name_zh, name_en, created_at) \
+         SELECT 'T-E-MAIN', id, 'electricity', 60, '总表', 'Main', 0 FROM energy_entities WHERE code = 'T-BLD'".to_string(),
+        "INSERT INTO meters (code, entity_id, energy_type, parent_id, interval_minutes, name_zh, name_en, created_at) \
+         SELECT 'T-E-SUB1', e.id, 'electricity', m.id, 15, '分表1', 'Sub 1', 0 FROM energy_entities e, meters m \
+         WHERE e.code = 'T-BLD' AND m.code = 'T-E-MAIN'".to_string(),
+        "INSERT INTO meters (code, entity_id, energy_type, parent_id, interval_minutes, name_zh, name_en, created_at) \
+         SELECT 'T-E-SUB2', e.id, 'electricity', m.id, 60, '分表2', 'Sub 2', 0 FROM energy_entities e, meters m \
+         WHERE e.code = 'T-BLD' AND m.code = 'T-E-MAIN'".to_string(),
+        "INSERT INTO meters (code, entity_id, energy_type, interval_minutes, name_zh, name_en, created_at) \
+         SELECT 'T-W-PUMP', id, 'water', 60, '水表', 'Water', 0 FROM energy_entities WHERE code = 'T-PUMP'".to_string(),
+        "INSERT INTO emission_factors (year, region, energy_type, kg_per_unit, source, created_at) \
+         VALUES (2025, 'national', 'electricity', 0.5703, 'MEE 2024 (2022 national grid average)', 0)".to_string(),
+        "INSERT INTO emission_factors (year, region, energy_type, kg_per_unit, source, created_at) \
+         VALUES (2026, 'north_china', 'electricity', 0.6, 'test', 0)".to_string(),
+    ] {
+        exec(app, &sql).await;
+    }
+}
+
+/// Local Shanghai time `2026-MM-DD HH:00` as an RFC 3339 string.
+fn at(month: u32, day: u32, hour: u32) -> String {
+    format!("2026-{month:02}-{day:02}T{hour:02}:00:00+08:00")
+}
+
+fn reading(meter: &str, at: &str, value: f64) -> Value {
+    json!({"meter": meter, "at": at, "value": value})
+}
+
+async fn post(app: &TestApp, secret: &str, items: Vec<Value>) -> Resp {
+    app.post_json(
+        "/api/v1/readings",
+        json!({ "readings": items }).to_string(),
+        Some(secret),
+        Some("en"),
+    )
+    .await
+}
+
+async fn f64_of(app: &TestApp, sql: &str) -> f64 {
+    sqlx::query_scalar::<_, f64>(sql)
+        .fetch_optional(app.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .unwrap_or(0.0)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-6
+}
+
+/// Local day number of 2026-MM-DD.
+fn day(month: u32, d: u32) -> i64 {
+    let ms = chrono::DateTime::parse_from_rfc3339(&at(month, d, 0))
+        .unwrap()
+        .timestamp_millis();
+    (ms + 8 * HOUR).div_euclid(24 * HOUR)
+}
+
+// ---- tests ----
+
+async fn readings_roll_up_idempotently(app: &TestApp) {
+    setup(app).await;
+    let k = key(app, "ndrc", "gateway-1", &["readings"]).await;
+    // 3 March 2026, 22:00 and 23:00 on the main meter; 23:00 on both sub-meters (sub 1 is
+    // a 15-minute meter: four quarters); the pumping station's water at 23:00.
+    let batch = vec![
+        reading("T-E-MAIN", &at(3, 3, 22), 100.0),
+        reading("T-E-MAIN", &at(3, 3, 23), 120.0),
+        reading("T-E-SUB1", &at(3, 3, 23), 10.0),
+        reading("T-E-SUB1", "2026-03-03 23:15", 10.0),
+        reading("T-E-SUB1", "2026-03-03T23:30:00+08:00", 10.0),
+        reading("T-E-SUB1", "2026-03-03 23:45:00", 10.0),
+        reading("T-E-SUB2", &at(3, 3, 23), 50.0),
+        reading("T-W-PUMP", &at(3, 3, 23), 8.5),
+    ];
+    let r = post(app, &k, batch.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert_eq!(
+        (
+            v["created"].as_i64(),
+            v["unchanged"].as_i64(),
+            v["rejected"].as_i64()
+        ),
+        (Some(8), Some(0), Some(0)),
+        "{v}"
+    );
+    let d3 = day(3, 3);
+    let bld_day = format!(
+        "SELECT d.value FROM energy_entity_day d JOIN energy_entities e ON e.id = d.entity_id \
+         WHERE e.code = 'T-BLD' AND d.energy_type = 'electricity' AND d.day = {d3}"
+    );
+    // The building counts its main meter only: 220 kWh, not 220 + 40 + 50.
+    assert!(close(f64_of(app, &bld_day).await, 220.0));
+    let sub1 = format!(
+        "SELECT d.value FROM energy_meter_day d JOIN meters m ON m.id = d.meter_id WHERE m.code = 'T-E-SUB1' AND d.day = {d3}"
+    );
+    assert!(close(f64_of(app, &sub1).await, 40.0));
+    let district_month = "SELECT value FROM energy_district_month WHERE district_code = 'xiaodian' AND energy_type = 'electricity' AND month = 202603";
+    assert!(close(f64_of(app, district_month).await, 220.0));
+    // Carbon with the region's 2026 factor: 220 × 0.6 = 132 kg; water has no factor: 0.
+    let carbon = "SELECT carbon_kg FROM energy_district_month WHERE district_code = 'xiaodian' AND energy_type = 'electricity' AND month = 202603";
+    assert!(close(f64_of(app, carbon).await, 132.0));
+    let water = format!("SELECT value FROM energy_district_day WHERE district_code = 'yingze' AND energy_type = 'water' AND day = {d3}");
+    assert!(close(f64_of(app, &water).await, 8.5));
+    let hour23 = chrono::DateTime::parse_from_rfc3339(&at(3, 3, 23))
+        .unwrap()
+        .timestamp_millis();
+    let dh = format!("SELECT value FROM energy_district_hour WHERE district_code = 'xiaodian' AND energy_type = 'electricity' AND hour = {hour23}");
+    assert!(close(f64_of(app, &dh).await, 120.0));
+
+    // The same batch again (a retry): all unchanged, nothing moves.
+    let r = post(app, &k, batch.clone()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["unchanged"], 8, "{}", r.body);
+    assert!(close(f64_of(app, &bld_day).await, 220.0));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM readings").await, 8);
+
+    // A correction (23:00: 120 → 90) and a late reading (03:00 = 5) in one batch.
+    let r = post(
+        app,
+        &k,
+        vec![
+            reading("T-E-MAIN", &at(3, 3, 23), 90.0),
+            reading("T-E-MAIN", &at(3, 3, 3), 5.0),
+        ],
+    )
+    .await;
+    let v = r.json();
+    assert_eq!(
+        (v["corrected"].as_i64(), v["created"].as_i64()),
+        (Some(1), Some(1)),
+        "{v}"
+    );
+    // 220 − 30 + 5 = 195 kWh; carbon 195 × 0.6 = 117 kg.
+    assert!(close(f64_of(app, &bld_day).await, 195.0));
+    assert!(close(f64_of(app, district_month).await, 195.0));
+    assert!(close(f64_of(app, carbon).await, 117.0));
+    assert!(close(f64_of(app, &dh).await, 90.0));
+    let (old, new): (f64, f64) = sqlx::query_as(
+        "SELECT old_value, new_value FROM reading_corrections c JOIN meters m ON m.id = c.meter_id WHERE m.code = 'T-E-MAIN'",
+    )
+    .fetch_one(app.pool())
+    .await
+    .unwrap();
+    assert_eq!((old, new), (120.0, 90.0));
+    let stored = format!("SELECT r.value FROM readings r JOIN meters m ON m.id = r.meter_id WHERE m.code = 'T-E-MAIN' AND r.ts = {hour23}");
+    assert!(close(f64_of(app, &stored).await, 90.0));
+
+    // 2025 readings take the national 2025 factor (the region has none for 2025):
+    // 31 Dec 2025 23:00 local, 10 kWh → 5.703 kg, in month 202512.
+    let r = post(
+        app,
+        &k,
+        vec![reading("T-E-MAIN", "2025-12-31T23:00:00+08:00", 10.0)],
+    )
+    .await;
+    assert_eq!(r.json()["created"], 1, "{}", r.body);
+    let dec = "SELECT carbon_kg FROM energy_district_month WHERE district_code = 'xiaodian' AND energy_type = 'electricity' AND month = 202512";
+    assert!(close(f64_of(app, dec).await, 5.703));
+
+    // Every rollup equals the sum of the stored readings of meters without a parent.
+    let raw = f64_of(
+        app,
+        "SELECT SUM(r.value) FROM readings r JOIN meters m ON m.id = r.meter_id WHERE m.parent_id IS NULL",
+    )
+    .await;
+    for t in [
+        "energy_entity_hour",
+        "energy_entity_day",
+        "energy_entity_month",
+        "energy_district_hour",
+        "energy_district_day",
+        "energy_district_month",
+    ] {
+        let s = f64_of(app, &format!("SELECT SUM(value) FROM {t}")).await;
+        assert!(close(s, raw), "{t}: {s} vs {raw}");
+    }
+    let all = f64_of(app, "SELECT SUM(value) FROM readings").await;
+    assert!(close(
+        f64_of(app, "SELECT SUM(value) FROM energy_meter_day").await,
+        all
+    ));
+    // The meter knows its latest interval.
+    assert_eq!(
+        app.scalar("SELECT last_reading_at FROM meters WHERE code = 'T-E-MAIN'")
+            .await,
+        hour23
+    );
+}
+
+async fn bad_readings_and_keys_are_refused(app: &TestApp) {
+    setup(app).await;
+    let ndrc = key(app, "ndrc", "gateway-1", &["readings"]).await;
+    let housing = key(app, "housing", "bms", &["readings"]).await;
+    let alerts_only = key(app, "psb", "vms", &["alerts"]).await;
+    let ok = reading("T-E-MAIN", &at(3, 3, 10), 1.0);
+
+    // Scope, key, body.
+    let r = post(app, &alerts_only, vec![ok.clone()]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = post(app, "not-a-key", vec![ok.clone()]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let r = app
+        .post_json(
+            "/api/v1/readings",
+            "{\"readings\": [",
+            Some(&ndrc),
+            Some("zh"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["error"], "malformed_json");
+    assert!(r.json()["message"].as_str().unwrap().contains("JSON"));
+    let r = app
+        .post_json(
+            "/api/v1/readings",
+            json!({"alerts": [ok]}).to_string(),
+            Some(&ndrc),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let many: Vec<Value> = (0..10_001)
+        .map(|i| reading("T-E-MAIN", &format!("2026-01-01T00:00:00+08:00#{i}"), 1.0))
+        .collect();
+    let r = post(app, &ndrc, many).await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+    assert_eq!(r.json()["error"], "readings_batch_too_large");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM readings").await, 0);
+
+    // Item by item: the good ones are stored beside the refused ones.
+    let future = chrono::Utc::now().timestamp_millis() + 2 * HOUR;
+    let future = chrono::DateTime::from_timestamp_millis(future - future.rem_euclid(HOUR))
+        .unwrap()
+        .to_rfc3339();
+    let items = vec![
+        ok.clone(),                                                             // 0 created
+        reading("NOPE", &at(3, 3, 10), 1.0),                                    // 1 unknown meter
+        json!({"meter": "T-E-MAIN", "value": 1.0}),                             // 2 no time
+        reading("T-E-MAIN", "3 March", 1.0),                                    // 3 bad time
+        reading("T-E-MAIN", "2026-03-03 10:30", 1.0), // 4 not an hourly start
+        reading("T-E-MAIN", &at(3, 3, 11), -4.0),     // 5 negative
+        json!({"meter": "T-E-MAIN", "at": at(3, 3, 12), "value": "12,5"}), // 6 bad number
+        reading("T-E-MAIN", &future, 1.0),            // 7 not ended yet
+        reading("T-E-MAIN", "2019-01-01 00:00", 1.0), // 8 too old
+        json!("T-E-MAIN"),                            // 9 not an object
+        reading("T-E-MAIN", &at(3, 3, 10), 1.0),      // 10 repeated in batch
+        json!({"meter": "T-E-SUB1", "at": "2026-03-03 10:15", "value": "2.5"}), // 11 created (string number)
+    ];
+    let r = post(app, &ndrc, items).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert_eq!(
+        (v["created"].as_i64(), v["rejected"].as_i64()),
+        (Some(2), Some(10)),
+        "{v}"
+    );
+    let codes: Vec<(i64, String)> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["index"].as_i64().unwrap(),
+                e["errors"][0]["code"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let expect = [
+        (1, "unknown_meter"),
+        (2, "required"),
+        (3, "bad_reading_time"),
+        (4, "not_interval_start"),
+        (5, "negative_value"),
+        (6, "bad_number"),
+        (7, "reading_in_future"),
+        (8, "reading_too_old"),
+        (9, "not_an_object"),
+        (10, "duplicate_in_batch"),
+    ];
+    let expect: Vec<(i64, String)> = expect.iter().map(|(i, c)| (*i, c.to_string())).collect();
+    assert_eq!(codes, expect);
+    assert!(v["errors"][0]["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("meter"));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM readings").await, 2);
+
+    // A building's own department may send its meters, not another department's.
+    let r = post(
+        app,
+        &housing,
+        vec![
+            reading("T-E-MAIN", &at(3, 4, 10), 3.0),
+            reading("T-W-PUMP", &at(3, 4, 10), 3.0),
+        ],
+    )
+    .await;
+    let v = r.json();
+    assert_eq!(v["created"], 1, "{v}");
+    assert_eq!(v["errors"][0]["errors"][0]["code"], "meter_not_yours");
+    // Nothing acceptable: 422, nothing stored, in Chinese when asked.
+    let before = app.scalar("SELECT COUNT(*) FROM readings").await;
+    let r = app
+        .post_json(
+            "/api/v1/readings",
+            json!({"readings": [reading("T-W-PUMP", &at(3, 5, 1), 1.0)]}).to_string(),
+            Some(&housing),
+            Some("zh-CN"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.json()["errors"][0]["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("表计"));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM readings").await, before);
+    // Rollups hold exactly what was accepted: 1 + 3 kWh on the building.
+    assert!(close(
+        f64_of(
+            app,
+            "SELECT SUM(value) FROM energy_district_month WHERE district_code = 'xiaodian'"
+        )
+        .await,
+        4.0
+    ));
+}
