@@ -196,7 +196,10 @@ impl Rollup {
         let month = month_of_day(day);
         let t = meter.energy_type;
         let carbon = delta * kg_per_unit;
-        *self.entity_hour.entry((meter.entity_id, t, hour)).or_default() += delta;
+        *self
+            .entity_hour
+            .entry((meter.entity_id, t, hour))
+            .or_default() += delta;
         self.entity_day
             .entry((meter.entity_id, t, day))
             .or_default()
@@ -324,11 +327,17 @@ mod tests {
         assert_eq!(r.entity_hour[&(70, EnergyType::Electricity, ts)], 10.0);
         assert_eq!(
             r.entity_day[&(70, EnergyType::Electricity, day)],
-            Delta { value: 10.0, carbon_kg: 5.0 }
+            Delta {
+                value: 10.0,
+                carbon_kg: 5.0
+            }
         );
         assert_eq!(
             r.district_month[&("xiaodian".to_string(), EnergyType::Electricity, 202601)],
-            Delta { value: 10.0, carbon_kg: 5.0 }
+            Delta {
+                value: 10.0,
+                carbon_kg: 5.0
+            }
         );
         // The next hour is February.
         r.add(&m, ts + HOUR_MS, 4.0, 0.5);
@@ -356,7 +365,10 @@ mod tests {
         assert_eq!(r.meter_day[&(2, day)], 30.0);
         assert_eq!(r.meter_day[&(3, day)], 50.0);
         // ...but the entity and district count the main meter only: 100, not 180.
-        assert_eq!(r.entity_day[&(10, EnergyType::Electricity, day)].value, 100.0);
+        assert_eq!(
+            r.entity_day[&(10, EnergyType::Electricity, day)].value,
+            100.0
+        );
         assert_eq!(
             r.district_hour[&("yingze".to_string(), EnergyType::Electricity, ts)],
             100.0
@@ -413,6 +425,9 @@ mod tests {
         // Sub-meters add no carbon to totals.
         let sub = meter(2, 10, "xiaodian", true);
         r.add(&sub, ts, 50.0, 0.5703);
-        assert!((r.entity_month[&(10, EnergyType::Electricity, 202602)].carbon_kg - 513.27).abs() < 1e-9);
+        assert!(
+            (r.entity_month[&(10, EnergyType::Electricity, 202602)].carbon_kg - 513.27).abs()
+                < 1e-9
+        );
     }
 }
