@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 on_both!(
     readings_roll_up_idempotently,
     bad_readings_and_keys_are_refused,
+    csv_uploads_import_good_lines_only,
 );
 
 const HOUR: i64 = 3_600_000;
@@ -389,4 +390,131 @@ async fn bad_readings_and_keys_are_refused(app: &TestApp) {
         .await,
         4.0
     ));
+}
+
+async fn csv_uploads_import_good_lines_only(app: &TestApp) {
+    use app::db::energy_csv::{create_upload, import_step, Encoding};
+    setup(app).await;
+    let store = &app.state.store;
+    let housing = dept(app, "housing").await;
+    let user = app.user_id("energy").await;
+    let now = chrono::Utc::now().timestamp_millis();
+    // A file refused whole stores nothing: no upload, no readings.
+    let (gbk, _, _) = encoding_rs::GBK.encode("表计编号,时间,用量\nT-E-MAIN,2026-03-03 08:00,1\n");
+    let e = create_upload(
+        store,
+        user,
+        housing,
+        false,
+        "x.csv",
+        Encoding::Utf8,
+        &gbk,
+        now,
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert_eq!((e.code.as_str(), e.line), ("bad_encoding", Some(1)));
+    let e = create_upload(
+        store,
+        user,
+        housing,
+        false,
+        "x.csv",
+        Encoding::Utf8,
+        b"meter,value\nT-E-MAIN,1\n",
+        now,
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert_eq!(
+        (e.code.as_str(), e.detail.as_str()),
+        ("missing_column", "timestamp")
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM energy_uploads").await, 0);
+
+    // Seven hours on the building's main meter, one bad number, one meter of another
+    // department: validated first, nothing stored until the import.
+    let mut csv = String::from("meter,timestamp,value\n");
+    for h in 0..7 {
+        csv.push_str(&format!("T-E-MAIN,2026-03-10 {h:02}:00,{}\n", 10 + h));
+    }
+    csv.push_str("T-E-MAIN,2026-03-10 07:00,1O\n");
+    csv.push_str("T-W-PUMP,2026-03-10 07:00,4\n");
+    let up = create_upload(
+        store,
+        user,
+        housing,
+        false,
+        "march.csv",
+        Encoding::Utf8,
+        csv.as_bytes(),
+        now,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        (
+            up.report.total_lines,
+            up.report.good_lines,
+            up.report.bad_lines
+        ),
+        (9, 7, 2)
+    );
+    let lines: Vec<(usize, &str)> = up
+        .report
+        .errors
+        .iter()
+        .map(|e| (e.line, e.code.as_str()))
+        .collect();
+    assert_eq!(lines, vec![(9, "bad_number"), (10, "meter_not_yours")]);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM readings").await, 0);
+    // Another department cannot import it.
+    assert!(
+        import_step(store, up.id, dept(app, "water").await, false, 3, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Imported in steps of three: 3, 6, 7 lines; a repeated step stores nothing twice.
+    let s1 = import_step(store, up.id, housing, false, 3, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((s1.state.as_str(), s1.imported_lines), ("importing", 3));
+    let s2 = import_step(store, up.id, housing, false, 3, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s2.imported_lines, 6);
+    let s3 = import_step(store, up.id, housing, false, 3, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((s3.state.as_str(), s3.imported_lines), ("imported", 7));
+    let again = import_step(store, up.id, housing, false, 3, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (again.state.as_str(), again.imported_lines),
+        ("imported", 7)
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM readings").await, 7);
+    // 10 + 11 + ... + 16 = 91 kWh on the day, from the CSV source.
+    let d = day(3, 10);
+    let bld = format!(
+        "SELECT d.value FROM energy_entity_day d JOIN energy_entities e ON e.id = d.entity_id WHERE e.code = 'T-BLD' AND d.day = {d}"
+    );
+    assert!(close(f64_of(app, &bld).await, 91.0));
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM readings WHERE source = 'csv:{}'",
+            up.id
+        ))
+        .await,
+        7
+    );
 }
