@@ -11,6 +11,7 @@ on_both!(
     readings_roll_up_idempotently,
     bad_readings_and_keys_are_refused,
     csv_uploads_import_good_lines_only,
+    views_read_rollups_for_whom_may_see,
 );
 
 const HOUR: i64 = 3_600_000;
@@ -60,9 +61,9 @@ async fn setup(app: &TestApp) {
         "INSERT INTO settings (key, value) VALUES ('energy.region', 'north_china') ON CONFLICT (key) DO UPDATE SET value = excluded.value".to_string(),
         "INSERT INTO settings (key, value) VALUES ('energy.owner_department', 'ndrc') ON CONFLICT (key) DO UPDATE SET value = excluded.value".to_string(),
         format!("INSERT INTO energy_entities (code, name_zh, name_en, kind, district_code, department_id, created_at) \
-                 VALUES ('T-BLD', '测试大楼', 'Test building', 'public_building', 'xiaodian', {housing}, 0)"),
+                 VALUES ('T-BLD', '测试大楼', 'Test building', 'public_building', '140105', {housing}, 0)"),
         format!("INSERT INTO energy_entities (code, name_zh, name_en, kind, district_code, department_id, created_at) \
-                 VALUES ('T-PUMP', '测试泵站', 'Test pumping station', 'pumping_station', 'yingze', {water}, 0)"),
+                 VALUES ('T-PUMP', '测试泵站', 'Test pumping station', 'pumping_station', '140106', {water}, 0)"),
         "INSERT INTO meters (code, entity_id, energy_type, interval_minutes, name_zh, name_en, created_at) \
          SELECT 'T-E-MAIN', id, 'electricity', 60, '总表', 'Main', 0 FROM energy_entities WHERE code = 'T-BLD'".to_string(),
         "INSERT INTO meters (code, entity_id, energy_type, parent_id, interval_minutes, name_zh, name_en, created_at) \
@@ -161,17 +162,17 @@ async fn readings_roll_up_idempotently(app: &TestApp) {
         "SELECT d.value FROM energy_meter_day d JOIN meters m ON m.id = d.meter_id WHERE m.code = 'T-E-SUB1' AND d.day = {d3}"
     );
     assert!(close(f64_of(app, &sub1).await, 40.0));
-    let district_month = "SELECT value FROM energy_district_month WHERE district_code = 'xiaodian' AND energy_type = 'electricity' AND month = 202603";
+    let district_month = "SELECT value FROM energy_district_month WHERE district_code = '140105' AND energy_type = 'electricity' AND month = 202603";
     assert!(close(f64_of(app, district_month).await, 220.0));
     // Carbon with the region's 2026 factor: 220 × 0.6 = 132 kg; water has no factor: 0.
-    let carbon = "SELECT carbon_kg FROM energy_district_month WHERE district_code = 'xiaodian' AND energy_type = 'electricity' AND month = 202603";
+    let carbon = "SELECT carbon_kg FROM energy_district_month WHERE district_code = '140105' AND energy_type = 'electricity' AND month = 202603";
     assert!(close(f64_of(app, carbon).await, 132.0));
-    let water = format!("SELECT value FROM energy_district_day WHERE district_code = 'yingze' AND energy_type = 'water' AND day = {d3}");
+    let water = format!("SELECT value FROM energy_district_day WHERE district_code = '140106' AND energy_type = 'water' AND day = {d3}");
     assert!(close(f64_of(app, &water).await, 8.5));
     let hour23 = chrono::DateTime::parse_from_rfc3339(&at(3, 3, 23))
         .unwrap()
         .timestamp_millis();
-    let dh = format!("SELECT value FROM energy_district_hour WHERE district_code = 'xiaodian' AND energy_type = 'electricity' AND hour = {hour23}");
+    let dh = format!("SELECT value FROM energy_district_hour WHERE district_code = '140105' AND energy_type = 'electricity' AND hour = {hour23}");
     assert!(close(f64_of(app, &dh).await, 120.0));
 
     // The same batch again (a retry): all unchanged, nothing moves.
@@ -221,7 +222,7 @@ async fn readings_roll_up_idempotently(app: &TestApp) {
     )
     .await;
     assert_eq!(r.json()["created"], 1, "{}", r.body);
-    let dec = "SELECT carbon_kg FROM energy_district_month WHERE district_code = 'xiaodian' AND energy_type = 'electricity' AND month = 202512";
+    let dec = "SELECT carbon_kg FROM energy_district_month WHERE district_code = '140105' AND energy_type = 'electricity' AND month = 202512";
     assert!(close(f64_of(app, dec).await, 5.703));
 
     // Every rollup equals the sum of the stored readings of meters without a parent.
@@ -385,7 +386,7 @@ async fn bad_readings_and_keys_are_refused(app: &TestApp) {
     assert!(close(
         f64_of(
             app,
-            "SELECT SUM(value) FROM energy_district_month WHERE district_code = 'xiaodian'"
+            "SELECT SUM(value) FROM energy_district_month WHERE district_code = '140105'"
         )
         .await,
         4.0
@@ -516,5 +517,187 @@ async fn csv_uploads_import_good_lines_only(app: &TestApp) {
         ))
         .await,
         7
+    );
+}
+
+async fn views_read_rollups_for_whom_may_see(app: &TestApp) {
+    setup(app).await;
+    let k = key(app, "ndrc", "gateway-1", &["readings"]).await;
+    // March: 24 hours of 10 kWh on the building on the 2nd; the pump's water; February: 100.
+    let mut items: Vec<Value> = (0..24)
+        .map(|h| reading("T-E-MAIN", &at(3, 2, h), 10.0))
+        .collect();
+    items.push(reading("T-E-SUB2", &at(3, 2, 5), 4.0));
+    items.push(reading("T-W-PUMP", &at(3, 2, 5), 7.0));
+    items.push(reading("T-E-MAIN", &at(2, 10, 12), 100.0));
+    let r = post(app, &k, items).await;
+    assert_eq!(r.json()["created"], 27, "{}", r.body);
+
+    let analyst = app.session("energy").await;
+    let form = [
+        ("energy_type", "electricity"),
+        ("month", "2026-03"),
+        ("lang", "en"),
+    ];
+    let r = app.call("energy/overview", &form, Some(&analyst)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    let fig = |v: &Value, k: &str| {
+        v["figures"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["key"] == k)
+            .cloned()
+            .unwrap()
+    };
+    // 240 kWh in March (the sub-meter not counted twice), 100 in February.
+    assert_eq!(fig(&v, "month_total")["value"].as_f64(), Some(240.0));
+    assert_eq!(fig(&v, "month_total")["previous"].as_f64(), Some(100.0));
+    // Carbon of every type in tonnes, as the rollups hold it; electricity's part is
+    // 240 × 0.6 kg = 144 kg.
+    let all = f64_of(
+        app,
+        "SELECT SUM(carbon_kg) FROM energy_district_month WHERE month = 202603",
+    )
+    .await;
+    assert!(close(
+        fig(&v, "month_carbon")["value"].as_f64().unwrap(),
+        all / 1000.0
+    ));
+    let el = f64_of(app, "SELECT SUM(carbon_kg) FROM energy_district_month WHERE month = 202603 AND energy_type = 'electricity'").await;
+    assert!(close(el, 144.0), "{el}");
+    let xiaodian = v["districts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["code"] == "140105")
+        .unwrap();
+    assert_eq!(
+        (xiaodian["value"].as_f64(), xiaodian["previous"].as_f64()),
+        (Some(240.0), Some(100.0))
+    );
+    assert_eq!(v["entities"][0]["code"], "T-BLD");
+    assert_eq!(v["can_edit"], true);
+    let ids: Vec<&str> = v["charts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["compare", "districts", "top", "heatmap"]);
+    let compare = &v["charts"][0];
+    assert!(compare["svg"].as_str().unwrap().starts_with("<svg"));
+    assert!(!compare["svg"].as_str().unwrap().contains("style="));
+    // Day 2 of March holds 240, day 10 of February 100: the table behind the chart.
+    assert_eq!(compare["table"]["rows"][1][1][0].as_f64(), Some(240.0));
+    assert_eq!(compare["table"]["rows"][9][1][1].as_f64(), Some(100.0));
+    // Chinese labels when asked.
+    let r = app
+        .call(
+            "energy/overview",
+            &[("month", "2026-03"), ("lang", "zh")],
+            Some(&analyst),
+        )
+        .await;
+    assert!(r.json()["charts"][0]["svg"]
+        .as_str()
+        .unwrap()
+        .contains("本月与上月"));
+    // A district view; an unknown district is not found.
+    let r = app
+        .call(
+            "energy/overview",
+            &[
+                ("district", "140106"),
+                ("energy_type", "water"),
+                ("month", "2026-03"),
+            ],
+            Some(&analyst),
+        )
+        .await;
+    let v = r.json();
+    assert_eq!(fig(&v, "month_total")["value"].as_f64(), Some(7.0), "{v}");
+    assert_eq!(v["entities"].as_array().unwrap().len(), 1);
+    let r = app
+        .call(
+            "energy/overview",
+            &[("district", "nowhere")],
+            Some(&analyst),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // The entity page: meters with the sub-meter under its parent and the part not
+    // sub-metered (240 − 4 = 236 kWh).
+    let bld = app
+        .scalar("SELECT id FROM energy_entities WHERE code = 'T-BLD'")
+        .await;
+    let r = app
+        .call(
+            "energy/entity",
+            &[("id", &bld.to_string()), ("month", "2026-03")],
+            Some(&analyst),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    let codes: Vec<&str> = v["meters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["T-E-MAIN", "T-E-SUB1", "T-E-SUB2"]);
+    assert_eq!(v["unmetered"][0][1].as_f64(), Some(236.0));
+    // A department head reads their department's entities only: the water bureau's head
+    // opens the pumping station, not the housing bureau's building.
+    let head = app.session("waterhead").await;
+    let r = app
+        .call("energy/entity", &[("id", &bld.to_string())], Some(&head))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let pump = app
+        .scalar("SELECT id FROM energy_entities WHERE code = 'T-PUMP'")
+        .await;
+    let r = app
+        .call("energy/entity", &[("id", &pump.to_string())], Some(&head))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .call(
+            "energy/overview",
+            &[("energy_type", "electricity"), ("month", "2026-03")],
+            Some(&head),
+        )
+        .await;
+    let v = r.json();
+    assert_eq!(
+        v["entities"].as_array().unwrap().len(),
+        0,
+        "no other department's consumers"
+    );
+    assert_eq!(v["can_edit"], false);
+    let main = app
+        .scalar("SELECT id FROM meters WHERE code = 'T-E-MAIN'")
+        .await;
+    let r = app
+        .call("energy/meter", &[("id", &main.to_string())], Some(&head))
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = app
+        .call("energy/meter", &[("id", &main.to_string())], Some(&analyst))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Other roles do not open energy at all.
+    let inspector = app.session("inspector").await;
+    let r = app.call("energy/overview", &[], Some(&inspector)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // The page itself renders on the server with its charts.
+    let r = app.get("/energy?month=2026-03", Some(&analyst)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(
+        r.body.contains("data-testid=\"chart-compare\""),
+        "page renders its charts"
     );
 }

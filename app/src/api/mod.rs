@@ -4,5 +4,6 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod cases;
+pub mod energy;
 pub mod evaluation;
 pub mod skyeye;

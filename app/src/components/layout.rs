@@ -198,6 +198,10 @@ const NAV: &[NavItem] = &[
         area: Area::Cameras,
     },
     NavItem {
+        href: "/energy",
+        area: Area::Energy,
+    },
+    NavItem {
         href: "/admin/users",
         area: Area::AdminUsers,
     },
@@ -244,6 +248,7 @@ fn nav_label(locale: Locale, href: &str) -> &'static str {
         "/alerts" => td_string!(locale, nav_alerts),
         "/cameras" => td_string!(locale, nav_cameras),
         "/admin/keys" => td_string!(locale, nav_keys),
+        "/energy" => td_string!(locale, nav_energy),
         _ => td_string!(locale, nav_account),
     }
 }

@@ -11,6 +11,7 @@ pub mod catalogue_seed;
 pub mod demo_cases;
 pub mod demo_snapshot;
 pub mod departments;
+pub mod energy;
 pub mod energy_csv;
 pub mod energy_ingest;
 pub mod evaluation;

@@ -41,6 +41,9 @@ pub enum Area {
     Cameras,
     /// Keys of machine integrations.
     AdminKeys,
+    /// Energy and carbon: overview, districts, entities, meters (what each department sees
+    /// is narrowed on the server).
+    Energy,
 }
 
 impl Role {
@@ -113,6 +116,10 @@ impl Role {
                 self,
                 Role::Admin | Role::Leader | Role::VideoOfficer | Role::DeptHead
             ),
+            Area::Energy => matches!(
+                self,
+                Role::Admin | Role::Leader | Role::EnergyAnalyst | Role::DeptHead
+            ),
         }
     }
 }
@@ -160,6 +167,10 @@ mod tests {
             Role::Admin.may_open(Area::AdminKeys) && !Role::VideoOfficer.may_open(Area::AdminKeys)
         );
         assert!(!Role::EnergyAnalyst.may_open(Area::Cases));
+        assert!(Role::EnergyAnalyst.may_open(Area::Energy) && Role::Leader.may_open(Area::Energy));
+        assert!(
+            !Role::Inspector.may_open(Area::Energy) && !Role::VideoOfficer.may_open(Area::Energy)
+        );
         assert!(Role::DeptHead.may_open(Area::Appeals) && !Role::Handler.may_open(Area::Appeals));
     }
 }

@@ -100,3 +100,5 @@ mod cases;
 pub use cases::*;
 mod skyeye;
 pub use skyeye::*;
+mod energy;
+pub use energy::*;

@@ -1,0 +1,127 @@
+//! Records of the energy pages: the overview of the city or a district, an entity with its
+//! meters, one meter. Charts come drawn (SVG from the server, in the caller's language) with
+//! the numbers behind them, which the page also shows as a table and offers as CSV.
+use serde::{Deserialize, Serialize};
+
+/// A key figure with the same figure of the previous period beside it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figure {
+    /// What it is: `month_total`, `month_carbon`, `ytd_carbon`, `yesterday`.
+    pub key: String,
+    pub value: f64,
+    pub previous: Option<f64>,
+    /// kWh, GJ, m³ or t CO2.
+    pub unit: String,
+}
+
+/// The numbers of a chart: one row per bucket or name, one column per series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ChartTable {
+    pub columns: Vec<String>,
+    pub rows: Vec<(String, Vec<Option<f64>>)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chart {
+    /// Stable id (anchors, tests): `daily`, `compare`, `districts`, `top`, `heatmap`, `hourly`.
+    pub id: String,
+    pub title: String,
+    pub svg: String,
+    pub table: ChartTable,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistrictRow {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub value: f64,
+    pub previous: f64,
+    pub carbon_kg: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityRow {
+    pub id: i64,
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub kind: String,
+    pub district_code: String,
+    pub department_zh: String,
+    pub department_en: String,
+    pub value: f64,
+    pub carbon_kg: f64,
+}
+
+/// The city (no district) or one district, for one energy type and month.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnergyOverview {
+    /// The district shown, empty for the city.
+    pub district: String,
+    pub district_zh: String,
+    pub district_en: String,
+    pub energy_type: String,
+    pub unit: String,
+    /// yyyy-mm.
+    pub month: String,
+    pub previous_month: String,
+    pub figures: Vec<Figure>,
+    pub charts: Vec<Chart>,
+    /// The city's districts (city view only).
+    pub districts: Vec<DistrictRow>,
+    /// The largest consumers of the month (the district's entities in a district view), of
+    /// the entities the caller may open.
+    pub entities: Vec<EntityRow>,
+    /// The latest interval any meter reported, Shanghai time.
+    pub latest_reading: Option<String>,
+    /// Whether the caller may upload readings and edit targets.
+    pub can_edit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeterRow {
+    pub id: i64,
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub energy_type: String,
+    pub unit: String,
+    pub parent_id: Option<i64>,
+    pub interval_minutes: i64,
+    /// This month's consumption.
+    pub month_value: f64,
+    pub last_reading: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntityView {
+    pub entity: EntityRow,
+    pub month: String,
+    /// Meters, each parent followed by its sub-meters.
+    pub meters: Vec<MeterRow>,
+    /// Per main meter with sub-meters: this month's part not measured by any sub-meter.
+    pub unmetered: Vec<(i64, f64)>,
+    pub charts: Vec<Chart>,
+    pub energy_type: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Correction {
+    pub at: String,
+    pub interval: String,
+    pub old_value: f64,
+    pub new_value: f64,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeterView {
+    pub meter: MeterRow,
+    pub entity_id: i64,
+    pub entity_zh: String,
+    pub entity_en: String,
+    pub parent_code: Option<String>,
+    pub charts: Vec<Chart>,
+    pub corrections: Vec<Correction>,
+}
