@@ -26,7 +26,7 @@ pub mod charts;
 pub mod db;
 #[cfg(feature = "ssr")]
 pub mod live;
-#[cfg(feature = "ssr")]
+/// Messages by error code: the machine APIs, and the upload report in the browser.
 pub mod machine;
 #[cfg(feature = "ssr")]
 pub mod photos;
@@ -100,6 +100,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/energy/districts/:code") ssr=SsrMode::Async view=pages::energy::overview::EnergyPage />
                         <Route path=path!("/energy/entities/:id") ssr=SsrMode::Async view=pages::energy::entity::EntityPage />
                         <Route path=path!("/energy/meters/:id") ssr=SsrMode::Async view=pages::energy::entity::MeterPage />
+                        <Route path=path!("/energy/upload") ssr=SsrMode::Async view=pages::energy::upload::UploadPage />
                     </Routes>
                 </AppFrame>
             </Router>

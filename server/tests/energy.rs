@@ -518,6 +518,60 @@ async fn csv_uploads_import_good_lines_only(app: &TestApp) {
         .await,
         7
     );
+
+    // Through the server functions, as the upload page does: only the energy office's
+    // analysts may upload; the report comes back; import steps run to the end.
+    let analyst = app.session("energy").await;
+    let head = app.session("waterhead").await;
+    let file = b"meter,timestamp,value\nT-W-PUMP,2026-03-11 01:00,2\nT-W-PUMP,2026-03-11 02:00,x\n";
+    let r = app
+        .multipart(
+            "energy/upload",
+            &[("encoding", "utf8")],
+            &[("file", file)],
+            Some(&head),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = app
+        .multipart(
+            "energy/upload",
+            &[("encoding", "utf8")],
+            &[("file", file)],
+            Some(&analyst),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    let stored = &v["Stored"];
+    assert_eq!(
+        (
+            stored["report"]["good_lines"].as_i64(),
+            stored["report"]["bad_lines"].as_i64()
+        ),
+        (Some(1), Some(1)),
+        "{v}"
+    );
+    assert_eq!(stored["report"]["errors"][0]["line"], 3);
+    let id = stored["id"].as_i64().unwrap().to_string();
+    let r = app
+        .call("energy/upload/import", &[("id", &id)], Some(&analyst))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["state"], "imported");
+    // A file refused whole says why and stores nothing.
+    let r = app
+        .multipart(
+            "energy/upload",
+            &[("encoding", "utf8")],
+            &[("file", b"\xff\xfe")],
+            Some(&analyst),
+        )
+        .await;
+    assert_eq!(r.json()["Refused"]["code"], "bad_encoding", "{}", r.body);
+    let r = app.call("energy/uploads", &[], Some(&analyst)).await;
+    assert_eq!(r.json().as_array().unwrap().len(), 1, "{}", r.body);
+    assert_eq!(app.audit_count("energy_upload.import", "success").await, 1);
 }
 
 async fn views_read_rollups_for_whom_may_see(app: &TestApp) {

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 
-/// Largest file accepted (about 200,000 lines).
-pub const MAX_BYTES: usize = 10 * 1024 * 1024;
+/// Largest file accepted (about 150,000 lines; under the upload body limit).
+pub const MAX_BYTES: usize = 8 * 1024 * 1024;
 /// Lines shown in the preview.
 pub const PREVIEW_LINES: usize = 8;
 /// Refused lines listed one by one in a report (all are counted).
@@ -45,42 +45,7 @@ impl Encoding {
     }
 }
 
-/// Why a whole file was refused.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FileError {
-    /// `empty_file`, `too_large`, `bad_encoding`, `missing_column`, `no_lines`.
-    pub code: String,
-    /// The line concerned (bad encoding), if any.
-    pub line: Option<usize>,
-    /// The missing column(s), if any.
-    pub detail: String,
-}
-
-/// One refused line.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LineError {
-    /// 1-based line number in the file (the header is line 1).
-    pub line: usize,
-    /// `meter`, `timestamp`, `value` or empty for the whole line.
-    pub column: String,
-    /// A stable code; the message is `api_err_<code>` in the user's language.
-    pub code: String,
-}
-
-/// What a file holds, line by line.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct Report {
-    /// Data lines (the header and blank lines not counted).
-    pub total_lines: usize,
-    pub good_lines: usize,
-    pub bad_lines: usize,
-    /// The first refused lines (at most `MAX_LISTED`), in file order.
-    pub errors: Vec<LineError>,
-    /// Header and first lines as read, for the preview.
-    pub preview: Vec<Vec<String>>,
-    /// Columns present but not used.
-    pub ignored_columns: Vec<String>,
-}
+pub use crate::model::{CsvFileError as FileError, CsvLineError as LineError, CsvReport as Report};
 
 /// A checked file: the report and the good readings with their line numbers.
 #[derive(Debug, Clone, PartialEq)]
@@ -603,4 +568,72 @@ pub async fn import_step(
         report,
         imported_lines: end as i64,
     }))
+}
+
+/// Uploads of a department (all when `department` is None), newest first.
+pub async fn list_uploads(
+    store: &super::Store,
+    department: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<crate::model::UploadView>> {
+    let rows: Vec<(i64, String, String, String, i64, i64, String)> = sqlx::query_as(
+        "SELECT u.id, u.filename, u.state, u.report, u.imported_lines, u.created_at, s.display_name \
+         FROM energy_uploads u JOIN users s ON s.id = u.user_id \
+         WHERE ($1 = 0 OR u.department_id = $1) ORDER BY u.id DESC LIMIT $2",
+    )
+    .bind(department.unwrap_or(0))
+    .bind(limit)
+    .fetch_all(store.pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, filename, state, report, imported, at, who)| crate::model::UploadView {
+                id,
+                filename,
+                state,
+                report: serde_json::from_str(&report).unwrap_or_default(),
+                imported_lines: imported,
+                created_at: super::fmt_local(at),
+                uploader: who,
+            },
+        )
+        .collect())
+}
+
+/// Marks a validated upload discarded (nothing of it was imported); false when it was not
+/// `validated` any more or not the department's.
+pub async fn discard(
+    store: &super::Store,
+    actor: &super::audit::Actor,
+    id: i64,
+    department_id: i64,
+    now: i64,
+) -> sqlx::Result<bool> {
+    let mut tx = store.begin().await?;
+    let n = sqlx::query(
+        "UPDATE energy_uploads SET state = 'discarded', updated_at = $1 WHERE id = $2 AND department_id = $3 AND state = 'validated'",
+    )
+    .bind(now)
+    .bind(id)
+    .bind(department_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n == 1 {
+        super::audit::record(
+            &mut tx,
+            actor,
+            super::audit::Event {
+                action: "energy_upload.discard",
+                target_type: "energy_upload",
+                target_id: Some(id.to_string()),
+                outcome: super::audit::OK,
+                detail: String::new(),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(n == 1)
 }

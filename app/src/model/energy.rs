@@ -125,3 +125,61 @@ pub struct MeterView {
     pub charts: Vec<Chart>,
     pub corrections: Vec<Correction>,
 }
+
+// ---- CSV uploads of readings ----
+
+/// Why a whole file was refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CsvFileError {
+    /// `empty_file`, `too_large`, `bad_encoding`, `missing_column`, `no_lines`.
+    pub code: String,
+    /// The line concerned (bad encoding), if any.
+    pub line: Option<usize>,
+    /// The missing column(s), if any.
+    pub detail: String,
+}
+
+/// One refused line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CsvLineError {
+    /// 1-based line number in the file (the header is line 1).
+    pub line: usize,
+    /// `meter`, `timestamp`, `value` or empty for the whole line.
+    pub column: String,
+    /// A stable code; the message is `api_err_<code>` in the user's language.
+    pub code: String,
+}
+
+/// What a file holds, line by line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct CsvReport {
+    /// Data lines (the header and blank lines not counted).
+    pub total_lines: usize,
+    pub good_lines: usize,
+    pub bad_lines: usize,
+    /// The first refused lines (at most 500), in file order.
+    pub errors: Vec<CsvLineError>,
+    /// Header and first lines as read, for the preview.
+    pub preview: Vec<Vec<String>>,
+    /// Columns present but not used.
+    pub ignored_columns: Vec<String>,
+}
+
+/// An upload as the page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadView {
+    pub id: i64,
+    pub filename: String,
+    pub state: String,
+    pub report: CsvReport,
+    pub imported_lines: i64,
+    pub created_at: String,
+    pub uploader: String,
+}
+
+/// What an upload request gave: the stored upload, or why the file was refused whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum UploadResult {
+    Stored(UploadView),
+    Refused(CsvFileError),
+}

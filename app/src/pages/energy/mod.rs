@@ -3,6 +3,7 @@
 //! a table and a CSV file beside it.
 pub mod entity;
 pub mod overview;
+pub mod upload;
 
 use crate::domain::energy::EnergyType;
 use crate::i18n::*;
