@@ -20,6 +20,10 @@ pub struct Config {
     pub demo_cases: usize,
     /// Demo cameras (their alerts come with them).
     pub demo_cameras: usize,
+    /// Demo energy meters (0: no energy demo).
+    pub demo_meters: usize,
+    /// Days of demo energy readings, up to the last full hour.
+    pub demo_energy_days: i64,
     /// Alerts of one type on one camera closer together than this fold into one incident.
     pub alert_window_ms: i64,
     /// A camera silent for this long is marked offline.
@@ -40,6 +44,8 @@ impl Default for Config {
             lock_ms: 30 * 60_000,
             demo_cases: 3000,
             demo_cameras: 120,
+            demo_meters: 300,
+            demo_energy_days: 365,
             alert_window_ms: 10 * 60_000,
             camera_offline_ms: 5 * 60_000,
             api_rate: 50,
@@ -84,6 +90,15 @@ impl Config {
         }
         if let Some(v) = get("CITYLINK_DEMO_CAMERAS") {
             c.demo_cameras = parse_pos("CITYLINK_DEMO_CAMERAS", &v)? as usize;
+        }
+        if let Some(v) = get("CITYLINK_DEMO_METERS") {
+            c.demo_meters = v.trim().parse().map_err(|_| ConfigError {
+                var: "CITYLINK_DEMO_METERS",
+                msg: "must be a whole number".into(),
+            })?;
+        }
+        if let Some(v) = get("CITYLINK_DEMO_ENERGY_DAYS") {
+            c.demo_energy_days = parse_pos("CITYLINK_DEMO_ENERGY_DAYS", &v)?.min(5 * 365);
         }
         if let Some(v) = get("CITYLINK_ALERT_WINDOW_SECONDS") {
             c.alert_window_ms = parse_pos("CITYLINK_ALERT_WINDOW_SECONDS", &v)? * 1000;
@@ -157,6 +172,21 @@ mod tests {
         assert_eq!(c.lock_ms, 30 * 60_000);
         assert_eq!(c.alert_window_ms, 600_000);
         assert_eq!(c.camera_offline_ms, 300_000);
+        assert_eq!((c.demo_meters, c.demo_energy_days), (300, 365));
+        let c = cfg(&[
+            ("CITYLINK_DEMO_METERS", "0"),
+            ("CITYLINK_DEMO_ENERGY_DAYS", "30"),
+        ])
+        .unwrap();
+        assert_eq!((c.demo_meters, c.demo_energy_days), (0, 30));
+        assert_eq!(
+            cfg(&[("CITYLINK_DEMO_ENERGY_DAYS", "0")]).unwrap_err().var,
+            "CITYLINK_DEMO_ENERGY_DAYS"
+        );
+        assert_eq!(
+            cfg(&[("CITYLINK_DEMO_METERS", "many")]).unwrap_err().var,
+            "CITYLINK_DEMO_METERS"
+        );
         let c = cfg(&[
             ("CITYLINK_ALERT_WINDOW_SECONDS", "30"),
             ("CITYLINK_CAMERA_OFFLINE_SECONDS", "90"),

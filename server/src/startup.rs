@@ -116,6 +116,28 @@ pub async fn build_state(
             Err(e) => tracing::error!(error = %e, "demo Sky Eye data failed"),
         }
     }
+    if let Err(e) = app::db::energy_seed::reference(&store).await {
+        tracing::error!(error = %e, "energy reference data failed");
+    }
+    if fresh && config.demo_meters > 0 {
+        match app::db::energy_seed::demo(
+            &store,
+            config.demo_meters,
+            config.demo_energy_days,
+            app::db::now_ms(),
+        )
+        .await
+        {
+            Ok(s) => tracing::info!(
+                entities = s.entities,
+                meters = s.meters,
+                readings = s.readings,
+                ms = s.ms,
+                "demo energy data written"
+            ),
+            Err(e) => tracing::error!(error = %e, "demo energy data failed"),
+        }
+    }
     let live = app::live::Live::start(&store, &config.database_url);
     Ok(AppState {
         leptos_options,

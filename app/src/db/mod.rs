@@ -14,6 +14,7 @@ pub mod departments;
 pub mod energy;
 pub mod energy_csv;
 pub mod energy_ingest;
+pub mod energy_seed;
 pub mod evaluation;
 pub mod grids;
 pub mod ingest;
