@@ -101,6 +101,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/energy/entities/:id") ssr=SsrMode::Async view=pages::energy::entity::EntityPage />
                         <Route path=path!("/energy/meters/:id") ssr=SsrMode::Async view=pages::energy::entity::MeterPage />
                         <Route path=path!("/energy/upload") ssr=SsrMode::Async view=pages::energy::upload::UploadPage />
+                        <Route path=path!("/energy/anomalies") ssr=SsrMode::Async view=pages::energy::anomalies::AnomaliesPage />
+                        <Route path=path!("/energy/anomalies/:id") ssr=SsrMode::Async view=pages::energy::anomalies::AnomalyPage />
                     </Routes>
                 </AppFrame>
             </Router>

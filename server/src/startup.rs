@@ -137,6 +137,12 @@ pub async fn build_state(
             ),
             Err(e) => tracing::error!(error = %e, "demo energy data failed"),
         }
+        // The demo's last two weeks looked over once, as the detection job does for new data.
+        let now = app::db::now_ms();
+        match app::db::energy_anomalies::run(&store, now - 14 * 86_400_000, None, now).await {
+            Ok(n) => tracing::info!(anomalies = n, "demo energy anomalies detected"),
+            Err(e) => tracing::error!(error = %e, "energy anomaly detection failed"),
+        }
     }
     let live = app::live::Live::start(&store, &config.database_url);
     Ok(AppState {
@@ -265,7 +271,8 @@ async fn drop_bad_request_id(mut req: Request<Body>) -> Request<Body> {
     req
 }
 
-/// Periodic housekeeping: removes expired sessions, marks silent cameras offline.
+/// Periodic housekeeping: removes expired sessions, marks silent cameras offline, looks for
+/// energy anomalies in new readings.
 pub fn spawn_jobs(state: AppState) {
     {
         let state = state.clone();
@@ -287,6 +294,36 @@ pub fn spawn_jobs(state: AppState) {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "camera sweep failed"),
                 }
+            }
+        });
+    }
+    {
+        // Energy anomalies: every 10 minutes, the last two days of the entities whose meters
+        // sent readings since the previous run. Rows are unique per entity, type, kind and
+        // hour, so runs on several app servers at once store each anomaly once.
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(600));
+            let mut last = app::db::now_ms();
+            loop {
+                tick.tick().await;
+                let now = app::db::now_ms();
+                match app::db::energy_anomalies::run(
+                    &state.store,
+                    now - 2 * 86_400_000,
+                    Some(last - 60_000),
+                    now,
+                )
+                .await
+                {
+                    Ok(n) if n > 0 => {
+                        tracing::info!(anomalies = n, "energy anomalies detected");
+                        state.live.publish(&state.store, "energy").await;
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "energy anomaly detection failed"),
+                }
+                last = now;
             }
         });
     }

@@ -12,6 +12,7 @@ on_both!(
     bad_readings_and_keys_are_refused,
     csv_uploads_import_good_lines_only,
     views_read_rollups_for_whom_may_see,
+    anomalies_are_found_listed_and_dismissed,
 );
 
 const HOUR: i64 = 3_600_000;
@@ -753,5 +754,97 @@ async fn views_read_rollups_for_whom_may_see(app: &TestApp) {
     assert!(
         r.body.contains("data-testid=\"chart-compare\""),
         "page renders its charts"
+    );
+}
+
+async fn anomalies_are_found_listed_and_dismissed(app: &TestApp) {
+    setup(app).await;
+    let k = key(app, "ndrc", "gateway-1", &["readings"]).await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let last = now - now.rem_euclid(HOUR) - HOUR;
+    // Five weeks of a flat 10 kWh an hour, and 100 kWh six hours ago.
+    let spike = last - 6 * HOUR;
+    let items: Vec<Value> = (0..35 * 24)
+        .map(|i| {
+            let ts = last - i * HOUR;
+            let at = chrono::DateTime::from_timestamp_millis(ts)
+                .unwrap()
+                .to_rfc3339();
+            reading("T-E-MAIN", &at, if ts == spike { 100.0 } else { 10.0 })
+        })
+        .collect();
+    let r = post(app, &k, items).await;
+    assert_eq!(r.json()["created"], 840, "{}", r.body);
+    let n = app::db::energy_anomalies::run(&app.state.store, now - 2 * 24 * HOUR, None, now)
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "one spike, nothing else");
+    // Run again: nothing new.
+    let n = app::db::energy_anomalies::run(&app.state.store, now - 2 * 24 * HOUR, None, now)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    let analyst = app.session("energy").await;
+    let r = app
+        .call("energy/anomalies", &[("state", "open")], Some(&analyst))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    let a = &v[0];
+    assert_eq!(
+        (a["kind"].as_str(), a["entity_code"].as_str()),
+        (Some("spike"), Some("T-BLD"))
+    );
+    assert_eq!(
+        (
+            a["observed"].as_f64(),
+            a["expected"].as_f64(),
+            a["hour_ms"].as_i64()
+        ),
+        (Some(100.0), Some(10.0), Some(spike))
+    );
+    let id = a["id"].as_i64().unwrap().to_string();
+    let r = app
+        .call(
+            "energy/anomaly",
+            &[("id", &id), ("lang", "en")],
+            Some(&analyst),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v = r.json();
+    assert!(v["evidence"]["svg"].as_str().unwrap().contains("Observed"));
+    let rows = v["evidence"]["table"]["rows"].as_array().unwrap();
+    assert!(rows
+        .iter()
+        .any(|r| r[1][0].as_f64() == Some(100.0) && r[1][1].as_f64() == Some(10.0)));
+    // The water bureau's head sees none of the housing bureau's anomalies, and cannot dismiss.
+    let head = app.session("waterhead").await;
+    let r = app.call("energy/anomalies", &[], Some(&head)).await;
+    assert_eq!(r.json().as_array().unwrap().len(), 0);
+    let r = app
+        .call("energy/anomaly/dismiss", &[("id", &id)], Some(&head))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .call("energy/anomaly/dismiss", &[("id", &id)], Some(&analyst))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = app
+        .call("energy/anomaly/dismiss", &[("id", &id)], Some(&analyst))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "dismissed once only");
+    let r = app
+        .call(
+            "energy/anomalies",
+            &[("state", "dismissed")],
+            Some(&analyst),
+        )
+        .await;
+    assert_eq!(r.json().as_array().unwrap().len(), 1);
+    assert_eq!(
+        app.audit_count("energy_anomaly.dismiss", "success").await,
+        1
     );
 }

@@ -516,6 +516,67 @@ mod imp {
         })
     }
 
+    pub async fn anomaly(
+        store: &Store,
+        u: &CurrentUser,
+        id: i64,
+        lang: &str,
+    ) -> Result<crate::model::AnomalyView, AppError> {
+        let l = locale(lang);
+        let (a, series) = crate::db::energy_anomalies::get(store, u, id).await?;
+        let t = energy_type(&a.energy_type);
+        let x: Vec<String> = series
+            .iter()
+            .map(|(h, _, _)| {
+                format!(
+                    "{} {:02}:00",
+                    day_label(e::local_day(*h)),
+                    e::local_hour(*h)
+                )
+            })
+            .collect();
+        let nan = f64::NAN;
+        let seen: Vec<f64> = series.iter().map(|s| s.1.unwrap_or(nan)).collect();
+        let usual: Vec<f64> = series.iter().map(|s| s.2.unwrap_or(nan)).collect();
+        let title = format!(
+            "{} · {}",
+            td_string!(l, energy_chart_evidence),
+            type_name(l, t)
+        );
+        let cur = Series {
+            name: td_string!(l, energy_series_observed).to_string(),
+            values: seen.clone(),
+        };
+        let prev = Series {
+            name: td_string!(l, energy_series_usual).to_string(),
+            values: usual.clone(),
+        };
+        let svg = charts::compare(
+            &labels(l, title.clone(), td_string!(l, energy_hour), t.unit()),
+            &x,
+            &cur,
+            &prev,
+        );
+        let some = |v: f64| (!v.is_nan()).then_some(v);
+        let evidence = Chart {
+            id: "evidence".into(),
+            title,
+            svg,
+            table: table(
+                vec![cur.name.clone(), prev.name.clone()],
+                x.into_iter()
+                    .enumerate()
+                    .map(|(i, lbl)| (lbl, vec![some(seen[i]), some(usual[i])]))
+                    .collect(),
+            ),
+        };
+        Ok(crate::model::AnomalyView {
+            anomaly: a,
+            evidence,
+            can_edit: q::may_edit(store, u).await?,
+        })
+    }
+
     pub async fn meter(
         store: &Store,
         u: &CurrentUser,
@@ -613,4 +674,33 @@ mod imp {
             charts,
         })
     }
+}
+
+/// Anomalies the caller may read, in `state` (open, case_opened, dismissed; all when empty).
+#[server(endpoint = "energy/anomalies")]
+pub async fn list_anomalies(
+    #[server(default)] state: String,
+) -> Result<Vec<crate::model::AnomalyRow>, AppError> {
+    use crate::auth::{require, state as app_state};
+    let u = require(crate::domain::Area::Energy, "energy.anomalies").await?;
+    crate::db::energy_anomalies::list(&app_state()?.store, &u, &state).await
+}
+
+/// One anomaly with its evidence chart.
+#[server(endpoint = "energy/anomaly")]
+pub async fn get_anomaly(
+    id: i64,
+    #[server(default)] lang: String,
+) -> Result<crate::model::AnomalyView, AppError> {
+    use crate::auth::{require, state};
+    let u = require(crate::domain::Area::Energy, "energy.anomaly").await?;
+    imp::anomaly(&state()?.store, &u, id, &lang).await
+}
+
+/// Dismisses an open anomaly (energy office analysts).
+#[server(endpoint = "energy/anomaly/dismiss")]
+pub async fn dismiss_anomaly(id: i64) -> Result<(), AppError> {
+    use crate::auth::{require, state};
+    let u = require(crate::domain::Area::Energy, "energy.anomaly.dismiss").await?;
+    crate::db::energy_anomalies::dismiss(&state()?.store, &u, id).await
 }

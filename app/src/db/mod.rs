@@ -12,6 +12,7 @@ pub mod demo_cases;
 pub mod demo_snapshot;
 pub mod departments;
 pub mod energy;
+pub mod energy_anomalies;
 pub mod energy_csv;
 pub mod energy_ingest;
 pub mod energy_seed;

@@ -183,3 +183,35 @@ pub enum UploadResult {
     Stored(UploadView),
     Refused(CsvFileError),
 }
+
+// ---- Anomalies ----
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnomalyRow {
+    pub id: i64,
+    pub entity_id: i64,
+    pub entity_code: String,
+    pub entity_zh: String,
+    pub entity_en: String,
+    pub energy_type: String,
+    pub unit: String,
+    /// `spike` or `night_base`.
+    pub kind: String,
+    /// The hour (a night's first hour), Shanghai time.
+    pub hour: String,
+    pub hour_ms: i64,
+    pub observed: f64,
+    pub expected: f64,
+    /// `open`, `case_opened` or `dismissed`.
+    pub state: String,
+    pub case_id: Option<i64>,
+    pub detected_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AnomalyView {
+    pub anomaly: AnomalyRow,
+    /// The entity's hours around the anomaly against the same hours of the weeks before.
+    pub evidence: Chart,
+    pub can_edit: bool,
+}

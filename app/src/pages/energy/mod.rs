@@ -1,6 +1,7 @@
 //! Energy and carbon pages: the city and district overview, an entity with its meters, one
 //! meter. Charts arrive drawn by the server in the page's language; each has its numbers as
 //! a table and a CSV file beside it.
+pub mod anomalies;
 pub mod entity;
 pub mod overview;
 pub mod upload;
