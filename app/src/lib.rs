@@ -100,6 +100,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/energy/districts/:code") ssr=SsrMode::Async view=pages::energy::overview::EnergyPage />
                         <Route path=path!("/energy/entities/:id") ssr=SsrMode::Async view=pages::energy::entity::EntityPage />
                         <Route path=path!("/energy/meters/:id") ssr=SsrMode::Async view=pages::energy::entity::MeterPage />
+                        <Route path=path!("/energy/targets") ssr=SsrMode::Async view=pages::energy::targets::TargetsPage />
+                        <Route path=path!("/energy/factors") ssr=SsrMode::Async view=pages::energy::factors::FactorsPage />
                         <Route path=path!("/energy/upload") ssr=SsrMode::Async view=pages::energy::upload::UploadPage />
                         <Route path=path!("/energy/anomalies") ssr=SsrMode::Async view=pages::energy::anomalies::AnomaliesPage />
                         <Route path=path!("/energy/anomalies/:id") ssr=SsrMode::Async view=pages::energy::anomalies::AnomalyPage />

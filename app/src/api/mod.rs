@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod cases;
 pub mod energy;
+pub mod energy_targets;
 pub mod energy_upload;
 pub mod evaluation;
 pub mod skyeye;

@@ -15,6 +15,7 @@ pub mod energy;
 pub mod energy_anomalies;
 pub mod energy_csv;
 pub mod energy_ingest;
+pub mod energy_targets;
 pub mod energy_seed;
 pub mod evaluation;
 pub mod grids;

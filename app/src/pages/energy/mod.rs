@@ -3,7 +3,9 @@
 //! a table and a CSV file beside it.
 pub mod anomalies;
 pub mod entity;
+pub mod factors;
 pub mod overview;
+pub mod targets;
 pub mod upload;
 
 use crate::domain::energy::EnergyType;
