@@ -6,7 +6,8 @@
 #               PostgreSQL, then the Playwright suite against a freshly started server
 #   make bench  time the case list and the evaluation at 1,000,000 cases on SQLite and
 #               PostgreSQL (server/src/bin/bench_cases.rs), then the Sky Eye alert API under
-#               load (make bench-alerts, server/src/bin/bench_alerts.rs)
+#               load (make bench-alerts, server/src/bin/bench_alerts.rs), then the readings
+#               API and the energy dashboards (make bench-readings, server/src/bin/bench_readings.rs)
 #
 # Each install step checks first, so a warm machine skips what it has.
 SHELL := /bin/bash
@@ -21,7 +22,7 @@ BINARYEN_VERSION := 132.0.0
 WASM_BINDGEN_VERSION = $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test build tools browser-tools test-rust test-e2e bench bench-cases bench-alerts clean
+.PHONY: run test build tools browser-tools test-rust test-e2e bench bench-cases bench-alerts bench-readings clean
 
 # Where cargo puts the binary (CI may point CARGO_TARGET_DIR at a cache outside the clone).
 BIN = $(or $(CARGO_TARGET_DIR),target)/release/citylink
@@ -71,7 +72,7 @@ BENCH_RUNS ?= 50
 BENCH_DIR ?= target/bench
 BENCH_BIN = $(or $(CARGO_TARGET_DIR),target)/release/bench-cases
 
-bench: bench-cases bench-alerts
+bench: bench-cases bench-alerts bench-readings
 
 bench-cases:
 	cargo build --release -p citylink-server --bin bench-cases
@@ -95,6 +96,28 @@ bench-alerts:
 	$(BENCH_ALERTS_BIN) --database-url sqlite:$(BENCH_DIR)/alerts.db --alerts $(BENCH_ALERTS) --clients $(BENCH_CLIENTS)
 	scripts/test-postgres.sh bash -c '$(BENCH_ALERTS_BIN) --database-url "$${CITYLINK_TEST_PG_URL%/*}/citylink_bench_alerts" \
 	  --alerts $(BENCH_ALERTS) --clients $(BENCH_CLIENTS)'
+
+# The readings API under load and the energy dashboards at scale: the app in-process on a
+# fresh database (the SQLite file recreated, the PostgreSQL database `citylink_bench_readings`
+# dropped and created), 2,000 hourly meters written in SQL, BENCH_READINGS readings posted over
+# HTTP in batches of 10,000 by BENCH_CLIENTS clients, meter-major then hour-major, with 5 % of
+# the batches sent again and 2,000 corrections; fails when a reading or a rollup is off. Then
+# a fresh database bulk-loaded (set-based SQL, not the ingest path) with
+# BENCH_QUERY_READINGS_SQLITE / _PG readings and their rollups, and the dashboard queries
+# timed. The stated goal run on PostgreSQL is 50,000,000 readings (BENCH_QUERY_READINGS_PG=
+# 50000000: about 13 GB of disk and a fill of about 9 min); the default keeps disk and time small.
+BENCH_READINGS ?= 2000000
+BENCH_QUERY_READINGS_SQLITE ?= 10000000
+BENCH_QUERY_READINGS_PG ?= 10000000
+BENCH_READINGS_BIN = $(or $(CARGO_TARGET_DIR),target)/release/bench-readings
+
+bench-readings:
+	cargo build --release -p citylink-server --bin bench-readings
+	mkdir -p $(BENCH_DIR)
+	$(BENCH_READINGS_BIN) --database-url sqlite:$(BENCH_DIR)/readings.db --readings $(BENCH_READINGS) \
+	  --clients $(BENCH_CLIENTS) --query-readings $(BENCH_QUERY_READINGS_SQLITE)
+	scripts/test-postgres.sh bash -c '$(BENCH_READINGS_BIN) --database-url "$${CITYLINK_TEST_PG_URL%/*}/citylink_bench_readings" \
+	  --readings $(BENCH_READINGS) --clients $(BENCH_CLIENTS) --query-readings $(BENCH_QUERY_READINGS_PG)'
 
 clean:
 	cargo clean
