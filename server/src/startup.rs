@@ -137,6 +137,10 @@ pub async fn build_state(
             ),
             Err(e) => tracing::error!(error = %e, "demo energy data failed"),
         }
+        match app::db::energy_targets::demo_targets(&store, app::db::now_ms()).await {
+            Ok(n) => tracing::info!(targets = n, "demo energy targets written"),
+            Err(e) => tracing::error!(error = %e, "demo energy targets failed"),
+        }
         // The demo's last two weeks looked over once, as the detection job does for new data.
         let now = app::db::now_ms();
         match app::db::energy_anomalies::run(&store, now - 14 * 86_400_000, None, now).await {

@@ -246,38 +246,72 @@ mod imp {
         let total = |m: &std::collections::HashMap<i64, (f64, f64)>| -> (f64, f64) {
             m.values().fold((0.0, 0.0), |a, v| (a.0 + v.0, a.1 + v.1))
         };
+        // A month still under way is compared with the same days of the month before (and the
+        // year so far with the same days of last year), not with whole periods.
+        let today = e::local_day(now);
+        let elapsed = if days.contains(&today) {
+            today - days.start + 1
+        } else {
+            days.end - days.start
+        };
+        let partial = elapsed < days.end - days.start;
         let (cur_total, _) = total(&cur);
-        let (prev_total, _) = total(&before);
-        // Carbon of every energy type: this month, the previous one, the year so far and the
-        // same months of the year before.
-        let year = month / 100;
-        let by_district_all =
-            q::monthly_by_district(store, None, (year - 1) * 100 + 1, month).await?;
-        let carbon = |from: i64, to: i64| -> f64 {
-            by_district_all
-                .iter()
-                .filter(|((d, m), _)| *m >= from && *m <= to && district.is_none_or(|x| x == d))
-                .map(|(_, v)| v.1)
-                .sum::<f64>()
-                / 1000.0
+        let prev_total: f64 = before
+            .iter()
+            .filter(|(d, _)| !partial || **d < pdays.start + elapsed)
+            .map(|(_, v)| v.0)
+            .sum();
+        // Carbon of every energy type, from the daily rollups.
+        let until = days.start + elapsed;
+        let (y, _, _) = e::civil(days.start);
+        let jan1 = e::days_from_civil(y, 1, 1);
+        let (_, m_end, d_end) = e::civil(until - 1);
+        let last_year_until = e::days_from_civil(y - 1, m_end, d_end.min(28))
+            + i64::from(d_end.saturating_sub(28))
+            + 1;
+        let carbon = |from: i64, to: i64| q::carbon_between(store, district, from, to);
+        let month_carbon = carbon(days.start, until).await? / 1000.0;
+        let prev_carbon = carbon(
+            pdays.start,
+            if partial {
+                pdays.start + elapsed
+            } else {
+                pdays.end
+            },
+        )
+        .await?
+            / 1000.0;
+        let ytd = carbon(jan1, until).await? / 1000.0;
+        let ytd_prev = carbon(e::days_from_civil(y - 1, 1, 1), last_year_until).await? / 1000.0;
+        let prev_label = if partial {
+            format!(
+                "{} ({})",
+                td_string!(l, energy_same_days_last_month),
+                q::month_label(prev)
+            )
+        } else {
+            q::month_label(prev)
         };
         let figures = vec![
             Figure {
                 key: "month_total".into(),
                 value: cur_total,
                 previous: Some(prev_total),
+                previous_label: prev_label.clone(),
                 unit: t.unit().into(),
             },
             Figure {
                 key: "month_carbon".into(),
-                value: carbon(month, month),
-                previous: Some(carbon(prev, prev)),
+                value: month_carbon,
+                previous: Some(prev_carbon),
+                previous_label: prev_label,
                 unit: "t CO₂".into(),
             },
             Figure {
                 key: "ytd_carbon".into(),
-                value: carbon(year * 100 + 1, month),
-                previous: Some(carbon((year - 1) * 100 + 1, month - 100)),
+                value: ytd,
+                previous: Some(ytd_prev),
+                previous_label: td_string!(l, energy_same_period_last_year).to_string(),
                 unit: "t CO₂".into(),
             },
         ];
@@ -307,7 +341,7 @@ mod imp {
             });
         }
         let x: Vec<String> = months.iter().map(|m| q::month_label(*m)).collect();
-        let shown: Vec<&(&str, &str, &str, [(&str, &str); 4])> = crate::db::grids::DISTRICTS
+        let shown: Vec<&crate::db::grids::District> = crate::db::grids::DISTRICTS
             .iter()
             .filter(|d| district.is_none_or(|x| x == d.0))
             .collect();

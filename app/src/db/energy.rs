@@ -83,6 +83,24 @@ pub async fn daily(
     Ok(rows.into_iter().map(|(d, v, c)| (d, (v, c))).collect())
 }
 
+/// Carbon (kg) of every energy type over local days `from..to`, of a district or the city.
+pub async fn carbon_between(
+    store: &Store,
+    district: Option<&str>,
+    from: i64,
+    to: i64,
+) -> sqlx::Result<f64> {
+    sqlx::query_scalar(
+        "SELECT COALESCE(SUM(carbon_kg), 0.0) FROM energy_district_day \
+         WHERE day >= $1 AND day < $2 AND ($3 = '' OR district_code = $3)",
+    )
+    .bind(from)
+    .bind(to)
+    .bind(district.unwrap_or(""))
+    .fetch_one(store.pool())
+    .await
+}
+
 /// Monthly totals of `ty` by district for months `from..=to` (yyyymm): (district, month) →
 /// (value, carbon).
 pub async fn monthly_by_district(

@@ -6,7 +6,7 @@ use crate::model::{GridCell, GridInfo};
 pub use crate::domain::grid::{COLS, ORIGIN_LAT, ORIGIN_LON, ROWS, STEP};
 
 /// (admin code, name zh, name en, four streets (zh, en) by quadrant NW, NE, SW, SE)
-type District = (
+pub type District = (
     &'static str,
     &'static str,
     &'static str,

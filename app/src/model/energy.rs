@@ -10,6 +10,8 @@ pub struct Figure {
     pub key: String,
     pub value: f64,
     pub previous: Option<f64>,
+    /// What `previous` is, in the caller's language ("2026-10", "same days of 2026-10"...).
+    pub previous_label: String,
     /// kWh, GJ, m³ or t CO2.
     pub unit: String,
 }

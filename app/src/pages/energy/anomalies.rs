@@ -39,7 +39,7 @@ fn ratio(a: &AnomalyRow) -> String {
 pub fn AnomaliesPage() -> impl IntoView {
     let i18n = use_i18n();
     let state = qp("state");
-    let list = Resource::new(move || state(), list_anomalies);
+    let list = Resource::new(state, list_anomalies);
     let tab = move |code: &'static str| {
         let href = if code.is_empty() {
             "/energy/anomalies".to_string()

@@ -64,9 +64,9 @@ pub fn change(v: f64, prev: f64) -> Option<String> {
     })
 }
 
-/// Key figures with the previous period beside them.
+/// Key figures with the previous period beside them (each says which period that is).
 #[component]
-pub fn Figures(figures: Vec<Figure>, previous_label: String) -> impl IntoView {
+pub fn Figures(figures: Vec<Figure>) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <ul class="figures" data-testid="energy-figures">
@@ -75,7 +75,7 @@ pub fn Figures(figures: Vec<Figure>, previous_label: String) -> impl IntoView {
                 let attr = f.key.clone();
                 let prev = f.previous;
                 let ch = prev.and_then(|p| change(f.value, p));
-                let previous_label = previous_label.clone();
+                let previous_label = f.previous_label.clone();
                 view! {
                     <li class="figure" data-figure=attr>
                         <span class="figure-label">{move || figure_label(i18n.get_locale(), &key)}</span>

@@ -68,7 +68,6 @@ fn Overview(o: EnergyOverview) -> impl IntoView {
     let is_city = o.district.is_empty();
     let ty = o.energy_type.clone();
     let unit = o.unit.clone();
-    let prev_label = o.previous_month.clone();
     let latest = o.latest_reading.clone();
     let can_edit = o.can_edit;
     let type_for_form = ty.clone();
@@ -105,7 +104,7 @@ fn Overview(o: EnergyOverview) -> impl IntoView {
                 <button type="submit" class="btn">{t!(i18n, energy_show)}</button>
             </form>
         </div>
-        <Figures figures=o.figures previous_label=prev_label />
+        <Figures figures=o.figures />
         <div class="chart-grid">
             {o.charts.into_iter().map(|c| view! { <ChartBox chart=c /> }).collect_view()}
         </div>

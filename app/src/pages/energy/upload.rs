@@ -1,4 +1,3 @@
-use super::num;
 use crate::api::energy_upload::{discard_upload, import_upload, list_uploads, upload_readings};
 use crate::components::forms::{FormError, LoadError, Upload};
 use crate::components::layout::{Loading, RequireArea};
@@ -240,7 +239,7 @@ fn Report(v: UploadView, current: RwSignal<Option<UploadView>>) -> impl IntoView
             }}
             <div class="import-bar">
                 <label for="import-progress">{t!(i18n, upload_progress)} " "
-                    <span data-testid="upload-progress-text">{move || num(progress() as f64)} " / " {num(good as f64)}</span></label>
+                    <span data-testid="upload-progress-text">{progress} " / " {good}</span></label>
                 <progress id="import-progress" max=good.max(1) value=progress data-testid="upload-progress"></progress>
                 <p aria-live="polite" class="muted" data-testid="upload-state">{move || state_label(i18n.get_locale(), &state())}</p>
             </div>
