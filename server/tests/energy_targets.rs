@@ -690,6 +690,48 @@ async fn progress_matches_hand_computed_figures(app: &TestApp) {
     assert_eq!(t["forecast"].as_f64(), Some(1140.0));
     let r = app.get("/energy/targets", Some(&analyst)).await;
     assert!(r.body.contains("data-status=\"at_risk\""));
+
+    // Xinghualing was measured from November 2024 only: two months of 2024 are no baseline,
+    // however the 2025 figures compare with them.
+    for m in [202411, 202412] {
+        month_row(
+            app,
+            "energy_district_month",
+            "140107",
+            "electricity",
+            m,
+            10.0,
+            5.0,
+        )
+        .await;
+    }
+    for m in 202501..=202512 {
+        month_row(
+            app,
+            "energy_district_month",
+            "140107",
+            "electricity",
+            m,
+            100.0,
+            50.0,
+        )
+        .await;
+    }
+    exec(
+        app,
+        "INSERT INTO energy_targets (scope, district_code, metric, baseline_year, target_year, reduction_pct, \
+         note, created_at, updated_at) VALUES ('district', '140107', 'electricity', 2024, 2025, 5, '', 0, 0)",
+    )
+    .await;
+    let v = targets(app, &analyst).await;
+    let t = v["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["district_code"] == "140107")
+        .unwrap();
+    assert_eq!(t["status"], "no_data", "{t}");
+    assert_eq!(t["forecast"], Value::Null);
 }
 
 async fn a_factor_revision_recomputes_carbon(app: &TestApp) {

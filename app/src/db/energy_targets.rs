@@ -122,6 +122,32 @@ async fn monthly(
     Ok(out)
 }
 
+/// How many months of year `y` have readings of any energy type for the scope.
+async fn measured_months(
+    store: &Store,
+    scope: &str,
+    district: &str,
+    entity: i64,
+    y: i64,
+) -> sqlx::Result<i64> {
+    let sql = if scope == "district" {
+        "SELECT COUNT(DISTINCT month) FROM energy_district_month WHERE district_code = $1 AND month >= $2 AND month <= $3"
+    } else {
+        "SELECT COUNT(DISTINCT month) FROM energy_entity_month WHERE entity_id = CAST($1 AS BIGINT) AND month >= $2 AND month <= $3"
+    };
+    let key = if scope == "district" {
+        district.to_string()
+    } else {
+        entity.to_string()
+    };
+    sqlx::query_scalar(sql)
+        .bind(key)
+        .bind(y * 100 + 1)
+        .bind(y * 100 + 12)
+        .fetch_one(store.pool())
+        .await
+}
+
 /// Progress of a target at `now`: a past target year is judged on its twelve months, the
 /// current one on the months so far, a future one has no data yet.
 pub fn judge(
@@ -188,7 +214,16 @@ pub async fn list(store: &Store, u: &CurrentUser, now: i64) -> sqlx::Result<Vec<
         };
         let key = (scope.clone(), dcode.clone(), entity, metric.clone());
         let m = monthly(store, &key, &[by, ty]).await?;
-        let p = judge(&m[&by], &m[&ty], pct, ty, now);
+        // A baseline needs the whole year measured: the scope must have readings of some
+        // type in each of its twelve months (a meter installed in November gives no baseline
+        // for that year). Otherwise the target has no data rather than a forecast against a
+        // fraction of a year.
+        let measured = measured_months(store, &key.0, &key.1, key.2, by).await?;
+        let p = if measured < 12 {
+            judge(&[None; 12], &m[&ty], pct, ty, now)
+        } else {
+            judge(&m[&by], &m[&ty], pct, ty, now)
+        };
         out.push(TargetRow {
             id,
             unit: unit_of(&metric),
