@@ -105,6 +105,35 @@ mod imp {
         ChartTable { columns, rows }
     }
 
+    /// One series over time buckets (`NaN`: no data), with its numbers.
+    fn series_chart(
+        id: &str,
+        labels: Labels,
+        x: Vec<String>,
+        name: String,
+        values: Vec<f64>,
+    ) -> Chart {
+        let svg = charts::time_series(
+            &labels,
+            &x,
+            &[Series {
+                name,
+                values: values.clone(),
+            }],
+        );
+        Chart {
+            id: id.into(),
+            title: labels.title,
+            table: table(
+                vec![labels.y.clone()],
+                x.into_iter()
+                    .zip(values.iter().map(|v| vec![(!v.is_nan()).then_some(*v)]))
+                    .collect(),
+            ),
+            svg,
+        }
+    }
+
     /// Daily chart of a month against the previous month, day by day.
     fn compare_chart(
         l: Locale,
@@ -516,25 +545,13 @@ mod imp {
             td_string!(l, energy_chart_hourly),
             type_name(l, t)
         );
-        let svg = charts::time_series(
-            &labels(l, title.clone(), td_string!(l, energy_hour), t.unit()),
-            &x,
-            &[Series {
-                name: type_name(l, t),
-                values: vals.clone(),
-            }],
-        );
-        charts.push(Chart {
-            id: "hourly".into(),
-            title,
-            svg,
-            table: table(
-                vec![t.unit().to_string()],
-                x.into_iter()
-                    .zip(vals.iter().map(|v| vec![(!v.is_nan()).then_some(*v)]))
-                    .collect(),
-            ),
-        });
+        charts.push(series_chart(
+            "hourly",
+            labels(l, title, td_string!(l, energy_hour), t.unit()),
+            x,
+            type_name(l, t),
+            vals,
+        ));
         let cur = q::entity_daily(store, id, t, days.clone()).await?;
         let prev = q::entity_daily(store, id, t, q::month_days(q::prev_month(month))).await?;
         charts.push(compare_chart(l, t, month, &cur, &prev));
@@ -644,26 +661,18 @@ mod imp {
             .iter()
             .map(|s| map.get(s).copied().unwrap_or(f64::NAN))
             .collect();
-        let title = td_string!(l, energy_chart_readings).to_string();
-        let svg = charts::time_series(
-            &labels(l, title.clone(), td_string!(l, energy_interval), t.unit()),
-            &x,
-            &[Series {
-                name: row.code.clone(),
-                values: vals.clone(),
-            }],
-        );
-        charts.push(Chart {
-            id: "readings".into(),
-            title,
-            svg,
-            table: table(
-                vec![t.unit().to_string()],
-                x.into_iter()
-                    .zip(vals.iter().map(|v| vec![(!v.is_nan()).then_some(*v)]))
-                    .collect(),
+        charts.push(series_chart(
+            "readings",
+            labels(
+                l,
+                td_string!(l, energy_chart_readings).to_string(),
+                td_string!(l, energy_interval),
+                t.unit(),
             ),
-        });
+            x,
+            row.code.clone(),
+            vals,
+        ));
         let today = e::local_day(now);
         let daily = q::meter_daily(store, id, today - 365..today + 1).await?;
         let dd: Vec<i64> = (today - 365..=today).collect();
@@ -678,26 +687,18 @@ mod imp {
             .iter()
             .map(|d| daily.get(d).copied().unwrap_or(f64::NAN))
             .collect();
-        let title = td_string!(l, energy_chart_daily_year).to_string();
-        let svg = charts::time_series(
-            &labels(l, title.clone(), td_string!(l, energy_day), t.unit()),
-            &x,
-            &[Series {
-                name: row.code.clone(),
-                values: vals.clone(),
-            }],
-        );
-        charts.push(Chart {
-            id: "daily".into(),
-            title,
-            svg,
-            table: table(
-                vec![t.unit().to_string()],
-                x.into_iter()
-                    .zip(vals.iter().map(|v| vec![(!v.is_nan()).then_some(*v)]))
-                    .collect(),
+        charts.push(series_chart(
+            "daily",
+            labels(
+                l,
+                td_string!(l, energy_chart_daily_year).to_string(),
+                td_string!(l, energy_day),
+                t.unit(),
             ),
-        });
+            x,
+            row.code.clone(),
+            vals,
+        ));
         Ok(MeterView {
             corrections: q::corrections(store, id).await?,
             meter: row,
