@@ -1,8 +1,10 @@
 import { BrowserContext, expect, Page, test as base } from '@playwright/test';
-import { goto, jsEnabled, signInOk } from './helpers';
+import { goto, signInOk } from './helpers';
 
 // Energy and carbon: the overview and its drill-down, a CSV upload with a bad line, and an
 // anomaly decided by the energy office. The demo (40 meters, six weeks) provides the data.
+// They run in the hydrated project only (playwright.config.ts: the no-JS project matches the
+// sign-in and plain-form case specs).
 
 const test = base.extend<{ as: (user: string, lang?: 'zh' | 'en') => Promise<Page> }>({
   as: async ({ browser, baseURL }, use) => {
@@ -16,10 +18,6 @@ const test = base.extend<{ as: (user: string, lang?: 'zh' | 'en') => Promise<Pag
     });
     for (const c of contexts) await c.close();
   },
-});
-
-test.beforeEach(() => {
-  test.skip(!jsEnabled(), 'energy flows use the hydrated app');
 });
 
 /** Shanghai's date `days` ago, YYYY-MM-DD. */
