@@ -22,6 +22,8 @@ pub enum FieldErrorKind {
     UnknownClass,
     /// The coordinates lie outside every unit grid.
     OutsideGrids,
+    /// The thing a case would be about (an energy entity) lies in no unit grid.
+    EntityOutsideGrids,
     /// Not a number, or out of range.
     BadNumber,
     BadDate,

@@ -1,8 +1,8 @@
 import { BrowserContext, expect, Page, test as base } from '@playwright/test';
-import { goto, signInOk } from './helpers';
+import { goto, openCase, signInOk, step } from './helpers';
 
-// Energy and carbon: the overview and its drill-down, a CSV upload with a bad line, and an
-// anomaly decided by the energy office. The demo (40 meters, six weeks) provides the data.
+// Energy and carbon: the overview and its drill-down, a CSV upload with a bad line, an
+// anomaly dismissed and another turned into a case routed to the entity's department. The demo (40 meters, six weeks) provides the data.
 // They run in the hydrated project only (playwright.config.ts: the no-JS project matches the
 // sign-in and plain-form case specs).
 
@@ -146,4 +146,46 @@ test('the energy office dismisses an anomaly; a department head cannot upload', 
   // The server refuses the upload whatever the page shows.
   const r = await head.request.post('/api/energy/uploads', { form: {}, headers: { origin: new URL(head.url()).origin } });
   expect(r.status()).toBe(403);
+});
+
+test('the energy office opens a case from an anomaly; the dispatcher finds it routed', async ({ as }) => {
+  const page = await as('energy');
+  await goto(page, '/energy/anomalies?state=open');
+  const hrefs = await page
+    .getByTestId('anomaly-table')
+    .locator('tbody th a')
+    .evaluateAll((links) => links.map((a) => a.getAttribute('href')!));
+  // The first open anomaly of an entity inside the unit grids (a county's has none).
+  let found = false;
+  for (const href of hrefs) {
+    await goto(page, href);
+    if ((await page.getByTestId('anomaly-open-case').count()) > 0) {
+      found = true;
+      break;
+    }
+    await expect(page.getByTestId('anomaly-no-grid')).toBeVisible();
+  }
+  expect(found, 'an open anomaly of an entity in a grid').toBe(true);
+  const dept = (await page.getByTestId('anomaly-department').textContent())!.trim();
+  const form = page.getByTestId('anomaly-open-case');
+  // The catalogue's energy class comes preselected.
+  await expect(form.locator('#class_id option:checked')).toHaveText('0607 能耗异常');
+  await form.locator('button[type=submit]').click();
+  await expect(page.getByTestId('anomaly-state')).toHaveText('已转案件');
+  await expect(page.getByTestId('anomaly-case-opened')).toBeVisible();
+  await expect(page.getByTestId('anomaly-case')).toContainText('待立案');
+  const code = ((await page.getByTestId('anomaly-case').locator('.mono').textContent()) ?? '').trim();
+  expect(code).toMatch(/^\d{8}-\d{6}$/);
+  await expect(page.getByTestId('anomaly-open-case')).toHaveCount(0);
+  await expect(page.getByTestId('anomaly-dismiss')).toHaveCount(0);
+
+  // In the command centre: where it came from, where it is routed, and dispatch preselected.
+  const d = await as('dispatcher');
+  await openCase(d, Number(code.split('-')[1]));
+  await expect(d.getByTestId('case-anomaly')).toContainText('能耗异常');
+  await expect(d.getByTestId('case-route')).toHaveText(dept);
+  await step(d, 'file', 'filed');
+  await expect(d.getByTestId('step-dispatch').locator('select[name=department_id] option:checked')).toHaveText(dept);
+  await step(d, 'dispatch', 'dispatched');
+  await expect(d.getByTestId('case-holder')).toContainText(dept);
 });

@@ -224,6 +224,7 @@ pub async fn report_case(data: MultipartData) -> Result<i64, AppError> {
         address,
         description,
         source: "inspector",
+        route_department_id: None,
     };
     let (id, _code) = crate::db::cases::report(&st.store, &u, &actor(&u), &r, form.photos).await?;
     leptos_axum::redirect(&format!("/cases/{id}?done=report"));

@@ -621,10 +621,30 @@ mod imp {
                     .collect(),
             ),
         };
+        let can_edit = q::may_edit(store, u).await?;
+        let cx = crate::db::energy_anomalies::case_context(store, &a).await?;
+        let classes = if can_edit && a.state == "open" && cx.grid_code.is_some() {
+            crate::db::catalogue::list(store)
+                .await?
+                .into_iter()
+                .filter(|c| c.active)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let (case_code, case_state) = cx.case.unzip();
         Ok(crate::model::AnomalyView {
             anomaly: a,
             evidence,
-            can_edit: q::may_edit(store, u).await?,
+            can_edit,
+            department_zh: cx.department.1,
+            department_en: cx.department.2,
+            grid_code: cx.grid_code,
+            classes,
+            suggested_class: cx.suggested_class,
+            case_code,
+            case_state,
+            may_cases: u.role.may_open(crate::domain::Area::Cases),
         })
     }
 
@@ -730,6 +750,22 @@ pub async fn get_anomaly(
     use crate::auth::{require, state};
     let u = require(crate::domain::Area::Energy, "energy.anomaly").await?;
     imp::anomaly(&state()?.store, &u, id, &lang).await
+}
+
+/// Opens a case from an open anomaly (energy office analysts): the class chosen from the
+/// catalogue, routed to the entity's maintaining department; returns the case's id.
+#[server(endpoint = "energy/anomaly/case")]
+pub async fn open_anomaly_case(
+    id: i64,
+    #[server(default)] class_id: Option<i64>,
+    #[server(default)] description: String,
+) -> Result<i64, AppError> {
+    use crate::auth::{require, state};
+    let u = require(crate::domain::Area::Energy, "energy.anomaly.case").await?;
+    let (case_id, _) =
+        crate::db::energy_anomalies::open_case(&state()?.store, &u, id, class_id, &description)
+            .await?;
+    Ok(case_id)
 }
 
 /// Dismisses an open anomaly (energy office analysts).

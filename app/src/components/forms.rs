@@ -20,6 +20,7 @@ pub fn field_error_text(locale: Locale, kind: FieldErrorKind) -> &'static str {
         FieldErrorKind::NotSelf => td_string!(locale, err_not_self),
         FieldErrorKind::UnknownClass => td_string!(locale, err_unknown_class),
         FieldErrorKind::OutsideGrids => td_string!(locale, err_outside_grids),
+        FieldErrorKind::EntityOutsideGrids => td_string!(locale, err_entity_outside_grids),
         FieldErrorKind::BadNumber => td_string!(locale, err_bad_number),
         FieldErrorKind::BadDate => td_string!(locale, err_bad_date),
         FieldErrorKind::BadPeriods => td_string!(locale, err_bad_periods),

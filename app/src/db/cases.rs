@@ -353,6 +353,9 @@ pub struct NewReport {
     pub address: String,
     pub description: String,
     pub source: &'static str,
+    /// The department the source routes the case to (an energy anomaly's entity's), which
+    /// the dispatcher finds preselected; None for the class's default.
+    pub route_department_id: Option<i64>,
 }
 
 /// Writes a report with its photos; returns the new case's id and code.
@@ -401,8 +404,8 @@ pub async fn report_in(
     let placeholder = format!("new-{:016x}", rand::random::<u64>());
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO cases (code, source, class_id, grid_id, district_code, lon, lat, address, description, state, \
-         reporter_id, reported_at, filing_deadline, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'reported', $10, $11, $12, $11) RETURNING id",
+         reporter_id, reported_at, filing_deadline, updated_at, route_department_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'reported', $10, $11, $12, $11, $13) RETURNING id",
     )
     .bind(&placeholder)
     .bind(r.source)
@@ -416,6 +419,7 @@ pub async fn report_in(
     .bind(u.id)
     .bind(now)
     .bind(filing_deadline)
+    .bind(r.route_department_id)
     .fetch_one(&mut **tx)
     .await?;
     let code = case_code(now, id);
@@ -785,6 +789,9 @@ struct DetailRow {
     rework_count: i64,
     #[sqlx(try_from = "i64")]
     verified_ok: Flag,
+    route_department_id: Option<i64>,
+    route_zh: Option<String>,
+    route_en: Option<String>,
 }
 
 /// The full case for its page, with the steps `u` may take. None when not visible to `u`.
@@ -805,8 +812,10 @@ pub async fn detail(
     let d: DetailRow = sqlx::query_as(
         "SELECT c.version, c.source, c.description, c.lon, c.lat, g.street_zh, g.street_en, c.class_id, \
          c.department_id, u.display_name AS reporter_name, c.filing_deadline, c.deadline_at, c.closed_at, \
-         c.rework_count, CASE WHEN c.verified_ok THEN 1 ELSE 0 END AS verified_ok \
-         FROM cases c JOIN grids g ON g.id = c.grid_id LEFT JOIN users u ON u.id = c.reporter_id WHERE c.id = $1",
+         c.rework_count, CASE WHEN c.verified_ok THEN 1 ELSE 0 END AS verified_ok, \
+         c.route_department_id, r.name_zh AS route_zh, r.name_en AS route_en \
+         FROM cases c JOIN grids g ON g.id = c.grid_id LEFT JOIN users u ON u.id = c.reporter_id \
+         LEFT JOIN departments r ON r.id = c.route_department_id WHERE c.id = $1",
     )
     .bind(id)
     .fetch_one(store.pool())
@@ -884,6 +893,12 @@ pub async fn detail(
         departments,
         appealable,
         incident_id: super::skyeye::incident_of_case(store, id).await?,
+        anomaly_id: super::energy_anomalies::anomaly_of_case(store, id).await?,
+        route_department: d.route_department_id.map(|id| DeptOption {
+            id,
+            name_zh: d.route_zh.unwrap_or_default(),
+            name_en: d.route_en.unwrap_or_default(),
+        }),
     }))
 }
 

@@ -56,6 +56,7 @@ pub const DEPTS: &[&str] = &[
     "landscape",
     "heating",
     "gov-xiaodian",
+    "ndrc",
 ];
 
 const COMPONENT: &str = "component";
@@ -484,6 +485,15 @@ pub const MINORS: &[MinorSeed] = &[
       "餐饮油烟未经净化直排", "Cooking fumes vented without filtering",
       "已安装或修复净化设施，达标排放", "Filtering installed or repaired; emissions within limits",
       10, WD, "ecology"),
+    // A local addition for cases opened from energy anomalies (`db::energy_anomalies`); the
+    // energy office is its default, though such a case is routed to the entity's maintaining
+    // department. Migration 0007 adds the same class to catalogues seeded before it.
+    m(E, "0607", "能耗异常", "Abnormal energy use",
+      "计量数据显示夜间基础负荷或用能突增明显超出本单位同时段基线",
+      "Metered consumption shows a night base load or a spike well above the entity's own baseline for the same hours",
+      "已查明原因并整改（设备关停、漏损修复、运行时段调整），用能回落至基线",
+      "Cause found and fixed (equipment switched off, leak repaired, schedule corrected); consumption back to baseline",
+      5, WD, "ndrc"),
 ];
 
 #[cfg(test)]

@@ -225,3 +225,203 @@ pub async fn dismiss(store: &Store, u: &CurrentUser, id: i64) -> Result<(), AppE
     tx.commit().await?;
     Ok(())
 }
+
+/// The catalogue class suggested for a case opened from an anomaly (event 0607, "abnormal
+/// energy use", seeded by `catalogue_seed` and migration 0007).
+pub const CASE_CLASS: (&str, &str) = ("event", "0607");
+
+/// What the page needs to open a case from an anomaly, or to follow the one opened.
+pub struct CaseContext {
+    /// The entity's maintaining department, where the case is routed: (id, zh, en).
+    pub department: (i64, String, String),
+    /// The entity's grid (code); None when it lies outside the unit grids.
+    pub grid_code: Option<String>,
+    /// The suggested class's id, when the catalogue has it and it is active.
+    pub suggested_class: Option<i64>,
+    /// The case opened: (code, state).
+    pub case: Option<(String, String)>,
+}
+
+pub async fn case_context(store: &Store, a: &AnomalyRow) -> sqlx::Result<CaseContext> {
+    let (dept, zh, en, grid): (i64, String, String, Option<String>) = sqlx::query_as(
+        "SELECT d.id, d.name_zh, d.name_en, g.code FROM energy_entities e JOIN departments d ON d.id = e.department_id \
+         LEFT JOIN grids g ON g.id = e.grid_id WHERE e.id = $1",
+    )
+    .bind(a.entity_id)
+    .fetch_one(store.pool())
+    .await?;
+    let suggested_class = sqlx::query_scalar(
+        "SELECT id FROM case_classes WHERE kind = $1 AND code = $2 AND active = TRUE",
+    )
+    .bind(CASE_CLASS.0)
+    .bind(CASE_CLASS.1)
+    .fetch_optional(store.pool())
+    .await?;
+    let case = match a.case_id {
+        Some(c) => {
+            sqlx::query_as("SELECT code, state FROM cases WHERE id = $1")
+                .bind(c)
+                .fetch_optional(store.pool())
+                .await?
+        }
+        None => None,
+    };
+    Ok(CaseContext {
+        department: (dept, zh, en),
+        grid_code: grid,
+        suggested_class,
+        case,
+    })
+}
+
+/// The anomaly a case was opened from.
+pub async fn anomaly_of_case(store: &Store, case_id: i64) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar("SELECT id FROM energy_anomalies WHERE case_id = $1 ORDER BY id LIMIT 1")
+        .bind(case_id)
+        .fetch_optional(store.pool())
+        .await
+}
+
+/// Opens a case from an open anomaly (analysts of the energy office): class `class_id` from
+/// the catalogue, placed at the centre of the entity's grid, with a description of the
+/// evidence unless one is given, source `energy`, routed to the entity's maintaining
+/// department (the dispatcher finds it preselected). The case enters the dispatcher's queue
+/// like any report; the anomaly becomes `case_opened` and points at it, in one transaction.
+/// Returns the case's id and code.
+pub async fn open_case(
+    store: &Store,
+    u: &CurrentUser,
+    id: i64,
+    class_id: Option<i64>,
+    description: &str,
+) -> Result<(i64, String), AppError> {
+    use crate::error::FieldErrorKind as K;
+    let actor = crate::auth::actor(u);
+    if !super::energy::may_edit(store, u).await? {
+        super::audit::record_alone(
+            store,
+            &actor,
+            super::audit::Event {
+                action: "energy_anomaly.open_case",
+                target_type: "energy_anomaly",
+                target_id: Some(id.to_string()),
+                outcome: super::audit::DENIED,
+                detail: "not an analyst of the energy office".into(),
+            },
+        )
+        .await?;
+        return Err(AppError::Forbidden);
+    }
+    let description = description.trim();
+    if description.chars().count() > 2000 {
+        return Err(AppError::field("description", K::TooLong));
+    }
+    let Some(class_id) = class_id else {
+        return Err(AppError::field("class_id", K::UnknownClass));
+    };
+    let mut tx = store.begin().await?;
+    #[derive(sqlx::FromRow)]
+    struct Info {
+        state: String,
+        entity_id: i64,
+        energy_type: String,
+        kind: String,
+        hour: i64,
+        observed: f64,
+        expected: f64,
+        code: String,
+        name_zh: String,
+        name_en: String,
+        department_id: i64,
+        min_lon: Option<f64>,
+        min_lat: Option<f64>,
+        max_lon: Option<f64>,
+        max_lat: Option<f64>,
+    }
+    let info: Info = sqlx::query_as(
+        "SELECT a.state, a.entity_id, a.energy_type, a.kind, a.hour, a.observed, a.expected, e.code, e.name_zh, \
+         e.name_en, e.department_id, g.min_lon, g.min_lat, g.max_lon, g.max_lat \
+         FROM energy_anomalies a JOIN energy_entities e ON e.id = a.entity_id LEFT JOIN grids g ON g.id = e.grid_id \
+         WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    if info.state != "open" {
+        return Err(AppError::Conflict);
+    }
+    let (Some(x0), Some(y0), Some(x1), Some(y1)) =
+        (info.min_lon, info.min_lat, info.max_lon, info.max_lat)
+    else {
+        return Err(AppError::field("class_id", K::EntityOutsideGrids));
+    };
+    let t = EnergyType::from_code(&info.energy_type);
+    let unit = t.map_or("", EnergyType::unit);
+    let description = if description.is_empty() {
+        let (kzh, ken) = if info.kind == "night_base" {
+            ("夜间基础负荷偏高", "raised night base load")
+        } else {
+            ("用能突增", "spike")
+        };
+        format!(
+            "[能耗异常 Energy anomaly #{id}] {} {} / {} · {} · {kzh} / {ken} · {} · {:.1} {unit} / {:.1} {unit} (×{:.1})",
+            info.code,
+            info.name_zh,
+            info.name_en,
+            info.energy_type,
+            fmt_local(info.hour),
+            info.observed,
+            info.expected,
+            if info.expected > 0.0 {
+                info.observed / info.expected
+            } else {
+                0.0
+            },
+        )
+    } else {
+        description.to_string()
+    };
+    let report = super::cases::NewReport {
+        class_id,
+        lon: (x0 + x1) / 2.0,
+        lat: (y0 + y1) / 2.0,
+        address: format!("{} {}", info.code, info.name_zh),
+        description,
+        source: "energy",
+        route_department_id: Some(info.department_id),
+    };
+    let (case_id, code) =
+        super::cases::report_in(&mut tx, u, &actor, &report, Vec::new(), None).await?;
+    let n = sqlx::query(
+        "UPDATE energy_anomalies SET state = 'case_opened', case_id = $1, decided_by = $2, decided_at = $3 \
+         WHERE id = $4 AND state = 'open'",
+    )
+    .bind(case_id)
+    .bind(u.id)
+    .bind(super::now_ms())
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        return Err(AppError::Conflict);
+    }
+    super::audit::record(
+        &mut tx,
+        &actor,
+        super::audit::Event {
+            action: "energy_anomaly.open_case",
+            target_type: "energy_anomaly",
+            target_id: Some(id.to_string()),
+            outcome: super::audit::OK,
+            detail: format!(
+                "case={code} entity={} department={}",
+                info.entity_id, info.department_id
+            ),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((case_id, code))
+}

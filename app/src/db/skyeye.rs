@@ -628,6 +628,7 @@ pub async fn escalate(
         address: format!("{} {}", info.camera_code, info.camera_name),
         description,
         source: "skyeye",
+        route_department_id: None,
     };
     let (case_id, code) =
         cases::report_in(&mut tx, u, actor, &report, photos, info.snapshot_alert_id).await?;

@@ -172,6 +172,12 @@ pub struct CaseDetail {
     /// The Sky Eye incident this case was escalated from.
     #[serde(default)]
     pub incident_id: Option<i64>,
+    /// The energy anomaly this case was opened from.
+    #[serde(default)]
+    pub anomaly_id: Option<i64>,
+    /// The department the source routed the case to: preselected for dispatch.
+    #[serde(default)]
+    pub route_department: Option<DeptOption>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

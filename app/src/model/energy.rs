@@ -216,4 +216,17 @@ pub struct AnomalyView {
     /// The entity's hours around the anomaly against the same hours of the weeks before.
     pub evidence: Chart,
     pub can_edit: bool,
+    /// The entity's maintaining department, where a case opened from it is routed.
+    pub department_zh: String,
+    pub department_en: String,
+    /// The entity's unit grid; None outside the grids (no case can be opened there).
+    pub grid_code: Option<String>,
+    /// Classes a case may be opened with (filled only when the caller may open one now).
+    pub classes: Vec<crate::model::CaseClass>,
+    pub suggested_class: Option<i64>,
+    /// The case opened from it: code and workflow state.
+    pub case_code: Option<String>,
+    pub case_state: Option<String>,
+    /// The caller may open case pages (else the code is shown without a link).
+    pub may_cases: bool,
 }

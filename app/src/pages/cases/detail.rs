@@ -49,11 +49,13 @@ pub fn CaseDetailPage() -> impl IntoView {
             <nav class="crumbs"><a href="/cases">{t!(i18n, nav_cases)}</a></nav>
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
-                    let may_alerts = matches!(auth.user.await, Ok(Some(u)) if u.role.may_open(Area::Alerts));
+                    let role = auth.user.await.ok().flatten().map(|u| u.role);
+                    let may_alerts = role.is_some_and(|r| r.may_open(Area::Alerts));
+                    let may_energy = role.is_some_and(|r| r.may_open(Area::Energy));
                     match case.await {
                         Err(e) => view! { <LoadError error=e /> }.into_any(),
                         Ok(None) => view! { <crate::pages::not_found::NotFound /> }.into_any(),
-                        Ok(Some(c)) => view! { <Detail c step appeal done=done() may_alerts /> }.into_any(),
+                        Ok(Some(c)) => view! { <Detail c step appeal done=done() may_alerts may_energy /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -80,6 +82,7 @@ fn Detail(
     appeal: ServerAction<FileAppeal>,
     done: String,
     may_alerts: bool,
+    may_energy: bool,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let cls = c.class.clone();
@@ -156,6 +159,20 @@ fn Detail(
                                 view! { <span>{t!(i18n, case_from_incident)} " #" {n}</span> }.into_any()
                             }}
                         </dd>
+                    })}
+                    {c.anomaly_id.map(|n| view! {
+                        <dt>{t!(i18n, case_source)}</dt>
+                        <dd data-testid="case-anomaly">
+                            {if may_energy {
+                                view! { <a href=format!("/energy/anomalies/{n}")>{t!(i18n, case_from_anomaly)} " #" {n}</a> }.into_any()
+                            } else {
+                                view! { <span>{t!(i18n, case_from_anomaly)} " #" {n}</span> }.into_any()
+                            }}
+                        </dd>
+                    })}
+                    {c.route_department.clone().map(|d| view! {
+                        <dt>{t!(i18n, case_routed_to)}</dt>
+                        <dd data-testid="case-route">{move || pick(i18n.get_locale(), &d.name_zh, &d.name_en)}</dd>
                     })}
                     <dt>{t!(i18n, case_filing_condition)}</dt>
                     <dd>{move || pick(i18n.get_locale(), &fzh, &fen)}</dd>
@@ -270,7 +287,12 @@ fn StepForm(
         action,
         Action::Reject | Action::Return | Action::VerifyFail | Action::Rework | Action::Hold
     );
-    let default_dept = c.class.department_id;
+    // The department the source routed the case to, else the class's default.
+    let routed = c.route_department.is_some();
+    let default_dept = c
+        .route_department
+        .as_ref()
+        .map_or(c.class.department_id, |d| d.id);
     view! {
         <form method="post" action="/api/cases/step" enctype="multipart/form-data" class="step-form"
             data-testid=id.clone() on:submit=move |ev| {
@@ -287,7 +309,7 @@ fn StepForm(
                     <div class="field">
                         <label for="department_id">{t!(i18n, dispatch_to)}</label>
                         <crate::pages::cases::list::DeptSelect name="department_id" list selected=default_dept.to_string() />
-                        <p class="help">{t!(i18n, dispatch_default_help)}</p>
+                        <p class="help">{if routed { t!(i18n, dispatch_route_help).into_any() } else { t!(i18n, dispatch_default_help).into_any() }}</p>
                         <FieldErr outcome=out field="department_id" />
                     </div>
                 }

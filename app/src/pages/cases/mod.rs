@@ -61,6 +61,35 @@ pub fn unit_label(locale: Locale, unit: &str) -> &'static str {
     }
 }
 
+/// The catalogue's active classes as `<option>`s grouped by kind and major class, as
+/// inspectors know them, after an empty "choose a class" option; `chosen` is preselected.
+#[component]
+pub fn ClassOptions(classes: Vec<crate::model::CaseClass>, chosen: Option<i64>) -> impl IntoView {
+    let i18n = use_i18n();
+    let mut groups: Vec<(String, String, String, Vec<crate::model::CaseClass>)> = Vec::new();
+    for c in classes.into_iter().filter(|c| c.active) {
+        let key = format!("{}{}", c.kind, c.major_code);
+        match groups.iter_mut().find(|g| g.0 == key) {
+            Some(g) => g.3.push(c),
+            None => groups.push((key, c.major_zh.clone(), c.major_en.clone(), vec![c])),
+        }
+    }
+    view! {
+        <option value="" selected=chosen.is_none()>{t!(i18n, choose_class)}</option>
+        {groups.into_iter().map(|(_, mzh, men, items)| {
+            let kind = items[0].kind.clone();
+            view! {
+                <optgroup label=move || format!("{} · {}", kind_label(i18n.get_locale(), &kind), pick(i18n.get_locale(), &mzh, &men))>
+                    {items.into_iter().map(|c| {
+                        let sel = chosen == Some(c.id);
+                        view! { <option value=c.id selected=sel>{c.code.clone()} " " {move || pick(i18n.get_locale(), &c.name_zh, &c.name_en)}</option> }
+                    }).collect_view()}
+                </optgroup>
+            }
+        }).collect_view()}
+    }
+}
+
 pub fn kind_label(locale: Locale, kind: &str) -> &'static str {
     match kind {
         "component" => td_string!(locale, kind_component),

@@ -1,6 +1,6 @@
 use crate::api::cases::{case_classes, map_cells, report_case};
 use crate::components::forms::{invalid, FieldErr, FormError, LoadError, Upload};
-use crate::components::layout::{pick, Loading, RequireArea};
+use crate::components::layout::{Loading, RequireArea};
 use crate::domain::Area;
 use crate::i18n::*;
 use leptos::prelude::*;
@@ -48,32 +48,11 @@ pub fn ReportNew() -> impl IntoView {
                         {move || Suspend::new(async move {
                             match classes.await {
                                 Err(e) => view! { <LoadError error=e /> }.into_any(),
-                                Ok(list) => {
-                                    // Grouped by kind and major class, as inspectors know them.
-                                    let mut groups: Vec<(String, String, String, Vec<crate::model::CaseClass>)> = Vec::new();
-                                    for c in list.into_iter().filter(|c| c.active) {
-                                        let key = format!("{}{}", c.kind, c.major_code);
-                                        match groups.iter_mut().find(|g| g.0 == key) {
-                                            Some(g) => g.3.push(c),
-                                            None => groups.push((key, c.major_zh.clone(), c.major_en.clone(), vec![c])),
-                                        }
-                                    }
-                                    view! {
-                                        <select id="class_id" name="class_id" required aria-invalid=invalid(out, "class_id") aria-describedby="class_id-error">
-                                            <option value="">{t!(i18n, choose_class)}</option>
-                                            {groups.into_iter().map(|(_, mzh, men, items)| {
-                                                let kind = items[0].kind.clone();
-                                                view! {
-                                                    <optgroup label=move || format!("{} · {}", super::kind_label(i18n.get_locale(), &kind), pick(i18n.get_locale(), &mzh, &men))>
-                                                        {items.into_iter().map(|c| view! {
-                                                            <option value=c.id>{c.code.clone()} " " {move || pick(i18n.get_locale(), &c.name_zh, &c.name_en)}</option>
-                                                        }).collect_view()}
-                                                    </optgroup>
-                                                }
-                                            }).collect_view()}
-                                        </select>
-                                    }.into_any()
-                                }
+                                Ok(list) => view! {
+                                    <select id="class_id" name="class_id" required aria-invalid=invalid(out, "class_id") aria-describedby="class_id-error">
+                                        <super::ClassOptions classes=list chosen=None />
+                                    </select>
+                                }.into_any(),
                             }
                         })}
                     </Transition>

@@ -1,11 +1,13 @@
 use super::{num, type_label, ChartBox};
-use crate::api::energy::{dismiss_anomaly, get_anomaly, list_anomalies};
-use crate::components::forms::LoadError;
+use crate::api::energy::{get_anomaly, list_anomalies, DismissAnomaly, OpenAnomalyCase};
+use crate::components::forms::{invalid, outcome, FieldErr, FormError, LoadError};
 use crate::components::layout::{pick, Loading, RequireArea};
+use crate::domain::workflow::State;
 use crate::domain::Area;
 use crate::i18n::*;
 use crate::model::{AnomalyRow, AnomalyView};
 use crate::pages::admin::qp;
+use crate::pages::cases::{state_label as case_state_label, ClassOptions};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -121,10 +123,18 @@ pub fn AnomalyPage() -> impl IntoView {
             .and_then(|s| s.parse::<i64>().ok())
             .unwrap_or(0)
     };
-    let reload = RwSignal::new(0u32);
+    let dismiss = ServerAction::<DismissAnomaly>::new();
+    let open_case = ServerAction::<OpenAnomalyCase>::new();
     let data = Resource::new(
-        move || (id(), i18n.get_locale(), reload.get()),
-        |(id, l, _)| {
+        move || {
+            (
+                id(),
+                i18n.get_locale(),
+                dismiss.version().get(),
+                open_case.version().get(),
+            )
+        },
+        |(id, l, ..)| {
             get_anomaly(
                 id,
                 if l == Locale::en {
@@ -142,7 +152,7 @@ pub fn AnomalyPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Err(e) => view! { <LoadError error=e /> }.into_any(),
-                        Ok(v) => view! { <Anomaly v reload /> }.into_any(),
+                        Ok(v) => view! { <Anomaly v dismiss open_case /> }.into_any(),
                     }
                 })}
             </Transition>
@@ -151,22 +161,72 @@ pub fn AnomalyPage() -> impl IntoView {
 }
 
 #[component]
-fn Anomaly(v: AnomalyView, reload: RwSignal<u32>) -> impl IntoView {
+fn Anomaly(
+    v: AnomalyView,
+    dismiss: ServerAction<DismissAnomaly>,
+    open_case: ServerAction<OpenAnomalyCase>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let a = v.anomaly.clone();
     let (zh, en) = (a.entity_zh.clone(), a.entity_en.clone());
+    let (zh2, en2) = (zh.clone(), en.clone());
     let (kind, st) = (a.kind.clone(), a.state.clone());
-    let id = a.id;
-    let failed = RwSignal::new(None::<crate::error::AppError>);
-    let dismiss = move |_| {
-        leptos::task::spawn_local(async move {
-            match dismiss_anomaly(id).await {
-                Ok(()) => reload.update(|n| *n += 1),
-                Err(e) => failed.set(Some(e)),
-            }
-        });
-    };
+    let (dzh, den) = (v.department_zh.clone(), v.department_en.clone());
+    let dismissed = outcome(dismiss);
+    let opened = outcome(open_case);
     let open = a.state == "open";
+    let case_fact = v.case_code.clone().map(|code| {
+        let link = match (v.may_cases, a.case_id) {
+            (true, Some(cid)) => view! { <a class="mono" href=format!("/cases/{cid}")>{code}</a> }.into_any(),
+            _ => view! { <span class="mono">{code}</span> }.into_any(),
+        };
+        let state = v.case_state.as_deref().and_then(State::from_code);
+        view! {
+            <dt>{t!(i18n, anomaly_case)}</dt>
+            <dd data-testid="anomaly-case">{link} {state.map(|s| view! { " · " {move || case_state_label(i18n.get_locale(), s)} })}</dd>
+        }
+    });
+    let grid = v.grid_code.clone();
+    let edit = (v.can_edit && open).then(|| {
+        let form = match grid.clone() {
+            None => view! { <p class="notice-inline" data-testid="anomaly-no-grid">{t!(i18n, anomaly_no_grid)}</p> }.into_any(),
+            Some(_) => view! {
+                <ActionForm action=open_case attr:class="step-form" attr:data-testid="anomaly-open-case">
+                    <input type="hidden" name="id" value=a.id />
+                    <h3>{t!(i18n, anomaly_open_case)}</h3>
+                    <p class="help">{t!(i18n, anomaly_open_case_help)}</p>
+                    <div class="field">
+                        <label for="class_id">{t!(i18n, case_class)}</label>
+                        <select id="class_id" name="class_id" required
+                            aria-invalid=invalid(opened, "class_id") aria-describedby="class_id-error">
+                            <ClassOptions classes=v.classes.clone() chosen=v.suggested_class />
+                        </select>
+                        <FieldErr outcome=opened field="class_id" />
+                    </div>
+                    <div class="field">
+                        <label for="description">{t!(i18n, escalate_description)}</label>
+                        <textarea id="description" name="description" rows="3" maxlength="2000"
+                            aria-invalid=invalid(opened, "description") aria-describedby="description-help description-error"></textarea>
+                        <p class="help" id="description-help">{t!(i18n, anomaly_description_help)}</p>
+                        <FieldErr outcome=opened field="description" />
+                    </div>
+                    <button type="submit" class="btn btn-primary" disabled=move || open_case.pending().get()>{t!(i18n, anomaly_open_case)}</button>
+                </ActionForm>
+            }.into_any(),
+        };
+        view! {
+            <section class="card">
+                <h2>{t!(i18n, case_actions)}</h2>
+                <FormError outcome=opened />
+                {form}
+                <ActionForm action=dismiss attr:class="step-form" attr:data-testid="anomaly-dismiss-form">
+                    <input type="hidden" name="id" value=a.id />
+                    <FormError outcome=dismissed />
+                    <button type="submit" class="btn" data-testid="anomaly-dismiss" disabled=move || dismiss.pending().get()>{t!(i18n, anomaly_dismiss)}</button>
+                </ActionForm>
+            </section>
+        }
+    });
     view! {
         <header class="page-head">
             <p class="crumbs"><a href="/energy">{t!(i18n, nav_energy)}</a> " › " <a href="/energy/anomalies">{t!(i18n, energy_anomalies)}</a></p>
@@ -174,6 +234,9 @@ fn Anomaly(v: AnomalyView, reload: RwSignal<u32>) -> impl IntoView {
             <p class="muted">{a.hour.clone()} " · " {t!(i18n, anomaly_state)} " " <span data-testid="anomaly-state">{move || state_label(i18n.get_locale(), &st)}</span>
                 " · " {t!(i18n, anomaly_detected)} " " {a.detected_at.clone()}</p>
         </header>
+        {matches!(opened.get_untracked(), Some(Ok(_))).then(|| view! {
+            <p class="form-ok" role="status" data-testid="anomaly-case-opened">{t!(i18n, anomaly_case_opened_ok)}</p>
+        })}
         <ul class="figures">
             <li class="figure"><span class="figure-label">{t!(i18n, anomaly_observed)}</span>
                 <span class="figure-value">{num(a.observed)} " " <small>{a.unit.clone()}</small></span></li>
@@ -183,12 +246,21 @@ fn Anomaly(v: AnomalyView, reload: RwSignal<u32>) -> impl IntoView {
                 <span class="figure-value">{ratio(&a)}</span></li>
         </ul>
         <ChartBox chart=v.evidence />
-        <p><a href=format!("/energy/entities/{}?type={}", a.entity_id, a.energy_type)>{t!(i18n, energy_entity)} " " {a.entity_code.clone()}</a></p>
-        {move || failed.get().map(|e| view! { <LoadError error=e /> })}
-        {(v.can_edit && open).then(|| view! {
-            <div class="form-actions">
-                <button type="button" class="btn" data-testid="anomaly-dismiss" on:click=dismiss>{t!(i18n, anomaly_dismiss)}</button>
-            </div>
-        })}
+        <div class="detail-grid">
+            <section class="card facts">
+                <h2>{t!(i18n, case_facts)}</h2>
+                <dl>
+                    <dt>{t!(i18n, energy_entity)}</dt>
+                    <dd><a href=format!("/energy/entities/{}?type={}", a.entity_id, a.energy_type)>{a.entity_code.clone()}</a>
+                        " " {move || pick(i18n.get_locale(), &zh2, &en2)}</dd>
+                    <dt>{t!(i18n, anomaly_department)}</dt>
+                    <dd data-testid="anomaly-department">{move || pick(i18n.get_locale(), &dzh, &den)}</dd>
+                    <dt>{t!(i18n, anomaly_grid)}</dt>
+                    <dd class="mono">{grid.unwrap_or_else(|| "—".into())}</dd>
+                    {case_fact}
+                </dl>
+            </section>
+            {edit}
+        </div>
     }
 }

@@ -467,20 +467,10 @@ fn EscalateForm(
     let i18n = use_i18n();
     let out = outcome(escalate);
     // The class as chosen here, else the one the alert type opens.
-    let chosen = drafts
-        .class
-        .get_untracked()
-        .or_else(|| class_id.map(|c| c.to_string()))
-        .unwrap_or_default();
-    // Grouped by kind and major class, as in the report form.
-    let mut groups: Vec<(String, String, String, Vec<CaseClass>)> = Vec::new();
-    for c in classes.into_iter().filter(|c| c.active) {
-        let key = format!("{}{}", c.kind, c.major_code);
-        match groups.iter_mut().find(|g| g.0 == key) {
-            Some(g) => g.3.push(c),
-            None => groups.push((key, c.major_zh.clone(), c.major_en.clone(), vec![c])),
-        }
-    }
+    let chosen = match drafts.class.get_untracked() {
+        Some(s) => s.parse::<i64>().ok(),
+        None => class_id,
+    };
     view! {
         <ActionForm action=escalate attr:class="step-form" attr:data-testid="step-escalate">
             <input type="hidden" name="id" value=id />
@@ -492,19 +482,7 @@ fn EscalateForm(
                 <select id="class_id" name="class_id" required
                     aria-invalid=invalid(out, "class_id") aria-describedby="class_id-error"
                     on:change=move |ev| drafts.class.set(Some(event_target_value(&ev)))>
-                    <option value="" selected=chosen.is_empty()>{t!(i18n, choose_class)}</option>
-                    {groups.into_iter().map(|(_, mzh, men, items)| {
-                        let kind = items[0].kind.clone();
-                        let chosen = chosen.clone();
-                        view! {
-                            <optgroup label=move || format!("{} · {}", crate::pages::cases::kind_label(i18n.get_locale(), &kind), pick(i18n.get_locale(), &mzh, &men))>
-                                {items.into_iter().map(|c| {
-                                    let sel = c.id.to_string() == chosen;
-                                    view! { <option value=c.id selected=sel>{c.code.clone()} " " {move || pick(i18n.get_locale(), &c.name_zh, &c.name_en)}</option> }
-                                }).collect_view()}
-                            </optgroup>
-                        }
-                    }).collect_view()}
+                    <crate::pages::cases::ClassOptions classes chosen=chosen />
                 </select>
                 <FieldErr outcome=out field="class_id" />
             </div>
