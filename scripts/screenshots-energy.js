@@ -44,6 +44,7 @@ async function signIn(page, user) {
     if (name) await shot(page, name);
   };
 
+  let caseId = 0;
   for (const lang of ['zh', 'en']) {
     const page = await open(lang);
     await signIn(page, 'energy');
@@ -58,6 +59,21 @@ async function signIn(page, user) {
     await visit(page, '/energy/anomalies', '[data-testid=anomaly-table]', `energy-anomalies-${lang}`);
     const first = await page.locator('[data-testid=anomaly-table] tbody a').first().getAttribute('href');
     await visit(page, first, '[data-testid=chart-evidence] svg', `energy-anomaly-${lang}`);
+    // An open anomaly of an entity in a grid: the case form; in English the case is opened.
+    await visit(page, '/energy/anomalies?state=open', '[data-testid=anomaly-table]');
+    const opens = await page.locator('[data-testid=anomaly-table] tbody th a').evaluateAll((l) => l.map((a) => a.getAttribute('href')));
+    for (const href of opens) {
+      await visit(page, href, '[data-testid=chart-evidence] svg');
+      if (await page.locator('[data-testid=anomaly-open-case]').count()) break;
+    }
+    await shot(page, `energy-anomaly-case-form-${lang}`);
+    if (lang === 'en') {
+      await page.click('[data-testid=anomaly-open-case] button[type=submit]');
+      await page.waitForSelector('[data-testid=anomaly-case]');
+      await shot(page, 'energy-anomaly-case-opened-en');
+      const code = (await page.locator('[data-testid=anomaly-case] .mono').textContent()).trim();
+      caseId = Number(code.split('-')[1]);
+    }
     // An upload with a refused line: the report.
     const code = (await page.goto(base + meter), await page.waitForSelector('h1'), (await page.locator('h1').textContent()).trim().split(' ')[0]);
     const day = new Date(Date.now() + 8 * 3600_000 - 86400_000).toISOString().slice(0, 10);
@@ -69,6 +85,11 @@ async function signIn(page, user) {
     await shot(page, `energy-upload-report-${lang}`);
     await page.context().close();
   }
+  // The dispatcher's view of the case opened from the anomaly: source and routing.
+  const disp = await open('zh');
+  await signIn(disp, 'dispatcher');
+  await visit(disp, `/cases/${caseId}`, '[data-testid=case-anomaly]', 'energy-case-routed-zh');
+  await disp.context().close();
   // Phone width and a department head.
   const phone = await open('zh', 390);
   await signIn(phone, 'waterhead');

@@ -225,7 +225,10 @@ async fn anomaly_opens_a_routed_case(app: &TestApp) {
     assert_eq!((source.as_str(), state.as_str()), ("energy", "reported"));
     assert_eq!((route, class_of), (Some(landscape), class));
     assert!(
-        desc.contains(&format!("#{near}")) && desc.contains("T-PARK") && desc.contains("×12.0"),
+        desc.contains(&format!("#{near}"))
+            && desc.contains("T-PARK")
+            && desc.contains("×12.0")
+            && desc.contains("电 / electricity"),
         "{desc}"
     );
     assert_eq!(

@@ -137,10 +137,8 @@ pub async fn import_upload(id: i64) -> Result<UploadView, AppError> {
         .await?;
         st.live.publish(&st.store, "energy").await;
     }
-    crate::db::energy_csv::list_uploads(&st.store, Some(u.department_id), 200)
+    crate::db::energy_csv::get_upload(&st.store, Some(u.department_id), id)
         .await?
-        .into_iter()
-        .find(|x| x.id == id)
         .ok_or(AppError::NotFound)
 }
 

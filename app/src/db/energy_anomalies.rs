@@ -358,6 +358,14 @@ pub async fn open_case(
     };
     let t = EnergyType::from_code(&info.energy_type);
     let unit = t.map_or("", EnergyType::unit);
+    // The case's text is read by both languages' staff: names in both.
+    let type_name = match t {
+        Some(EnergyType::Electricity) => "电 / electricity",
+        Some(EnergyType::Heat) => "热 / heat",
+        Some(EnergyType::Water) => "水 / water",
+        Some(EnergyType::Gas) => "燃气 / gas",
+        None => info.energy_type.as_str(),
+    };
     let description = if description.is_empty() {
         let (kzh, ken) = if info.kind == "night_base" {
             ("夜间基础负荷偏高", "raised night base load")
@@ -369,7 +377,7 @@ pub async fn open_case(
             info.code,
             info.name_zh,
             info.name_en,
-            info.energy_type,
+            type_name,
             fmt_local(info.hour),
             info.observed,
             info.expected,

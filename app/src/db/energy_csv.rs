@@ -576,12 +576,31 @@ pub async fn list_uploads(
     department: Option<i64>,
     limit: i64,
 ) -> sqlx::Result<Vec<crate::model::UploadView>> {
+    uploads(store, department, None, limit).await
+}
+
+/// One upload of a department (any department's when `department` is None).
+pub async fn get_upload(
+    store: &super::Store,
+    department: Option<i64>,
+    id: i64,
+) -> sqlx::Result<Option<crate::model::UploadView>> {
+    Ok(uploads(store, department, Some(id), 1).await?.pop())
+}
+
+async fn uploads(
+    store: &super::Store,
+    department: Option<i64>,
+    id: Option<i64>,
+    limit: i64,
+) -> sqlx::Result<Vec<crate::model::UploadView>> {
     let rows: Vec<(i64, String, String, String, i64, i64, String)> = sqlx::query_as(
         "SELECT u.id, u.filename, u.state, u.report, u.imported_lines, u.created_at, s.display_name \
          FROM energy_uploads u JOIN users s ON s.id = u.user_id \
-         WHERE ($1 = 0 OR u.department_id = $1) ORDER BY u.id DESC LIMIT $2",
+         WHERE ($1 = 0 OR u.department_id = $1) AND ($2 = 0 OR u.id = $2) ORDER BY u.id DESC LIMIT $3",
     )
     .bind(department.unwrap_or(0))
+    .bind(id.unwrap_or(0))
     .bind(limit)
     .fetch_all(store.pool())
     .await?;

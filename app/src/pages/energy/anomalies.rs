@@ -248,7 +248,7 @@ fn Anomaly(
         <ChartBox chart=v.evidence />
         <div class="detail-grid">
             <section class="card facts">
-                <h2>{t!(i18n, case_facts)}</h2>
+                <h2>{t!(i18n, anomaly_facts)}</h2>
                 <dl>
                     <dt>{t!(i18n, energy_entity)}</dt>
                     <dd><a href=format!("/energy/entities/{}?type={}", a.entity_id, a.energy_type)>{a.entity_code.clone()}</a>
