@@ -39,6 +39,9 @@ async function signIn(page, user) {
   const reworked = process.env.CASE_ID || '1';
   await visit(zh, '/cases/' + reworked, '[data-testid=timeline]', 'detail-zh');
   await visit(zh, '/evaluation', '[data-testid=evaluation-table]', 'evaluation-zh');
+  // The head of 水务局 on the monthly assessment: others as rank and score.
+  await signIn(zh, 'waterhead');
+  await visit(zh, '/evaluation/monthly', '[data-testid=evaluation-table]', 'assessment-head-zh');
 
   const en = await browser.newPage({ locale: 'en-US', viewport: { width: 1366, height: 800 } });
   await signIn(en, 'water');
@@ -46,6 +49,11 @@ async function signIn(page, user) {
   await visit(en, '/cases/' + reworked, '[data-testid=timeline]', 'detail-en');
   await signIn(en, 'leader');
   await visit(en, '/evaluation', '[data-testid=evaluation-table]', 'evaluation-en');
+  // The monthly assessment: a draft, then as printed (print media), in English.
+  await visit(en, '/evaluation/monthly', '[data-testid=evaluation-table]', 'assessment-en');
+  await en.emulateMedia({ media: 'print' });
+  await shot(en, 'assessment-print-en');
+  await en.emulateMedia({ media: 'screen' });
   await signIn(en, 'inspector');
   await visit(en, '/cases/new', '[data-testid=report-form]', 'report-en');
   await signIn(en, 'admin');

@@ -48,6 +48,24 @@ pub async fn get_evaluation(from: String, to: String) -> Result<EvaluationReport
     Ok(crate::db::evaluation::report(&st.store, &f, &t, a, b).await?)
 }
 
+/// A month's assessment (`yyyy-mm`; the previous month when empty): frozen when published.
+#[server(endpoint = "assessment/get")]
+pub async fn get_assessment(
+    #[server(default)] month: String,
+) -> Result<crate::model::AssessmentView, AppError> {
+    use crate::auth::{require, state};
+    let u = require(crate::domain::Area::Evaluation, "assessment.get").await?;
+    crate::db::assessments::view(&state()?.store, &u, &month).await
+}
+
+/// Publishes (freezes) a month's assessment: leaders and administrators.
+#[server(endpoint = "assessment/publish")]
+pub async fn publish_assessment(month: String) -> Result<(), AppError> {
+    use crate::auth::{actor, require, state};
+    let u = require(crate::domain::Area::Evaluation, "assessment.publish").await?;
+    crate::db::assessments::publish(&state()?.store, &u, &actor(&u), &month).await
+}
+
 /// A department's assignments that cost it points in the period. Department heads see
 /// their own department only.
 #[server(endpoint = "evaluation/deductions")]

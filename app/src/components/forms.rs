@@ -40,6 +40,9 @@ pub fn refusal_text(locale: Locale, r: crate::domain::workflow::Refusal) -> &'st
         Refusal::OnHold => td_string!(locale, refused_on_hold),
         Refusal::NotOnHold => td_string!(locale, refused_not_on_hold),
         Refusal::VerificationFailed => td_string!(locale, refused_verification_failed),
+        Refusal::MonthPublished => td_string!(locale, refused_month_published),
+        Refusal::MonthNotOver => td_string!(locale, refused_month_not_over),
+        Refusal::AppealsPending => td_string!(locale, refused_appeals_pending),
     }
 }
 

@@ -186,6 +186,10 @@ const NAV: &[NavItem] = &[
         area: Area::Evaluation,
     },
     NavItem {
+        href: "/evaluation/monthly",
+        area: Area::Evaluation,
+    },
+    NavItem {
         href: "/appeals",
         area: Area::Appeals,
     },
@@ -239,6 +243,7 @@ fn nav_label(locale: Locale, href: &str) -> &'static str {
         "/cases" => td_string!(locale, nav_cases),
         "/cases/map" => td_string!(locale, nav_map),
         "/evaluation" => td_string!(locale, nav_evaluation),
+        "/evaluation/monthly" => td_string!(locale, nav_assessment),
         "/appeals" => td_string!(locale, nav_appeals),
         "/admin/users" => td_string!(locale, nav_users),
         "/admin/departments" => td_string!(locale, nav_departments),

@@ -153,6 +153,7 @@ pub async fn report(
                 indicators: indicators(&c, &rule),
                 counts: c,
                 rank: 0,
+                limited: false,
             }
         })
         .collect();
@@ -243,15 +244,16 @@ pub async fn deductions(
         .collect())
 }
 
-/// The department's assignment on a case that carries a deduction and has no appeal yet.
+/// The department's assignment on a case that carries a deduction and has no appeal yet,
+/// unless its month's assessment is published.
 pub async fn appealable(
     store: &Store,
     case_id: i64,
     department_id: i64,
     now: i64,
 ) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "SELECT a.id FROM case_assignments a WHERE a.case_id = $1 AND a.department_id = $2 \
+    let a: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT a.id, a.dispatched_at FROM case_assignments a WHERE a.case_id = $1 AND a.department_id = $2 \
          AND a.returned_at IS NULL AND NOT EXISTS (SELECT 1 FROM appeals p WHERE p.assignment_id = a.id) \
          AND (a.rework_count > 0 OR a.handled_at > a.deadline_at OR (a.handled_at IS NULL AND NOT a.on_hold AND a.deadline_at < $3)) \
          ORDER BY a.id DESC LIMIT 1",
@@ -260,7 +262,15 @@ pub async fn appealable(
     .bind(department_id)
     .bind(now)
     .fetch_optional(store.pool())
-    .await
+    .await?;
+    let Some((id, dispatched_at)) = a else {
+        return Ok(None);
+    };
+    let published: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM assessments WHERE month = $1")
+        .bind(super::assessments::month_of(dispatched_at).code())
+        .fetch_one(store.pool())
+        .await?;
+    Ok((published == 0).then_some(id))
 }
 
 /// Files an appeal against the deduction on an assignment of the caller's department.
@@ -273,12 +283,13 @@ pub async fn file_appeal(
     reason: &str,
 ) -> Result<i64, AppError> {
     let mut tx = store.begin().await?;
-    let a: Option<(i64, i64)> =
-        sqlx::query_as("SELECT case_id, department_id FROM case_assignments WHERE id = $1")
-            .bind(assignment_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((case_id, dept)) = a else {
+    let a: Option<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT case_id, department_id, dispatched_at FROM case_assignments WHERE id = $1",
+    )
+    .bind(assignment_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((case_id, dept, dispatched_at)) = a else {
         return Err(AppError::NotFound);
     };
     if dept != department_id {
@@ -296,6 +307,14 @@ pub async fn file_appeal(
         )
         .await?;
         return Err(AppError::Forbidden);
+    }
+    // The month's assessment, once published, no longer changes: no appeal about it.
+    let month = super::assessments::month_of(dispatched_at);
+    super::assessments::lock_month(&mut tx, store.kind, month).await?;
+    if super::assessments::is_published(&mut tx, month).await? {
+        return Err(AppError::Refused(
+            crate::domain::workflow::Refusal::MonthPublished,
+        ));
     }
     let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM appeals WHERE assignment_id = $1")
         .bind(assignment_id)

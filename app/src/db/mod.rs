@@ -3,6 +3,7 @@
 //! Queries are written once in the SQL both engines accept (`$1` placeholders, `RETURNING`,
 //! `BIGINT` milliseconds for instants) and run through sqlx's `Any` driver; the two migration
 //! folders differ only where the engines' DDL does.
+pub mod assessments;
 pub mod audit;
 pub mod calendar;
 pub mod cases;

@@ -308,7 +308,7 @@ impl Default for ScoringRule {
 
 /// The published indicators of one department. Rates are percentages (0–100), `None`
 /// when their denominator is 0.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct Indicators {
     /// 结案率: `closed / due`.
     pub closure_rate: Option<f64>,

@@ -1,5 +1,6 @@
 //! Plain types and pure rules shared by the server and the browser.
 //! Nothing here touches the database or the network, so everything is unit-tested directly.
+pub mod assessment;
 #[cfg(feature = "ssr")]
 pub mod calendar;
 pub mod energy;

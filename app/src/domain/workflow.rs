@@ -198,6 +198,12 @@ pub enum Refusal {
     NotOnHold,
     /// A case whose verification failed cannot be closed; send it back for rework.
     VerificationFailed,
+    /// The month's assessment is published: it can no longer change.
+    MonthPublished,
+    /// A month is assessed once it is over.
+    MonthNotOver,
+    /// Appeals about the month are still pending: decide them first.
+    AppealsPending,
 }
 
 /// The roles that take each step.

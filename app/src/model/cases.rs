@@ -197,6 +197,27 @@ pub struct DeptScore {
     pub counts: Counts,
     pub indicators: Indicators,
     pub rank: u32,
+    /// Shown as rank and score only (another department's row, to a department head).
+    #[serde(default)]
+    pub limited: bool,
+}
+
+/// A month's assessment: frozen when published, else the live evaluation of the month.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssessmentView {
+    /// yyyy-mm
+    pub month: String,
+    pub report: EvaluationReport,
+    /// When and by whom it was published; None while it is still a draft.
+    pub published_at: Option<String>,
+    pub published_by: Option<String>,
+    /// Appeals about the month still pending.
+    pub pending_appeals: i64,
+    /// Why it cannot be published now (None: it can); only for those who publish.
+    pub refusal: Option<crate::domain::workflow::Refusal>,
+    pub may_publish: bool,
+    /// Months published so far, newest first.
+    pub published_months: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

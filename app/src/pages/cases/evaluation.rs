@@ -36,7 +36,7 @@ pub fn EvaluationPage() -> impl IntoView {
         <RequireArea area=Area::Evaluation>
             <header class="page-head">
                 <h1>{t!(i18n, nav_evaluation)}</h1>
-                <p class="muted">{t!(i18n, eval_intro)}</p>
+                <p class="muted">{t!(i18n, eval_intro)} " " <a href="/evaluation/monthly" data-testid="to-assessment">{t!(i18n, nav_assessment)} " →"</a></p>
             </header>
             <Transition fallback=Loading>
                 {move || Suspend::new(async move {
@@ -90,6 +90,19 @@ fn Scores(
                 ),
             }}
         </p>
+        <ScoreTable rows=r.rows from to />
+        {chosen.map(|s| view! { <Deductions s deds /> })}
+    }
+}
+
+/// The ranking table: rank, department (linked to its deductions in the period), score and
+/// indicators. A `limited` row (another department, to a department head) shows rank and
+/// score only.
+#[component]
+pub fn ScoreTable(rows: Vec<DeptScore>, from: String, to: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let dash = || "—".to_string();
+    view! {
         <div class="table-wrap">
             <table class="table" data-testid="evaluation-table">
                 <thead><tr>
@@ -108,32 +121,38 @@ fn Scores(
                     <th scope="col" class="num">{t!(i18n, ind_mean_hours)}</th>
                 </tr></thead>
                 <tbody>
-                    {r.rows.into_iter().map(|s| {
+                    {rows.into_iter().map(|s| {
                         let i = s.indicators;
                         let href = format!("/evaluation?from={}&to={}&dept={}", from, to, s.department_id);
                         let (zh, en) = (s.name_zh.clone(), s.name_en.clone());
+                        let full = !s.limited;
+                        let pct = move |v: Option<f64>| if full { pct(v) } else { dash() };
+                        let int = move |v: i64| if full { v.to_string() } else { dash() };
                         view! {
                             <tr data-dept=s.department_id>
                                 <td class="num">{if s.rank > 0 { s.rank.to_string() } else { "—".into() }}</td>
-                                <td><a href=href>{move || pick(i18n.get_locale(), &zh, &en)}</a></td>
+                                <td>{if full {
+                                    view! { <a href=href>{move || pick(i18n.get_locale(), &zh, &en)}</a> }.into_any()
+                                } else {
+                                    view! { <span>{move || pick(i18n.get_locale(), &zh, &en)}</span> }.into_any()
+                                }}</td>
                                 <td class="num strong" data-testid="score">{if s.counts.dispatched > 0 { format!("{:.2}", i.score) } else { "—".into() }}</td>
-                                <td class="num">{s.counts.dispatched}</td>
+                                <td class="num">{int(s.counts.dispatched)}</td>
                                 <td class="num">{pct(i.closure_rate)}</td>
                                 <td class="num">{pct(i.on_time_closure_rate)}</td>
                                 <td class="num">{pct(i.handling_rate)}</td>
                                 <td class="num">{pct(i.on_time_handling_rate)}</td>
                                 <td class="num">{pct(i.on_time_filing_rate)}</td>
                                 <td class="num">{pct(i.accurate_dispatch_rate)}</td>
-                                <td class="num">{i.overdue}</td>
-                                <td class="num">{i.rework}</td>
-                                <td class="num">{i.mean_handling_hours.map(|h| format!("{h:.1}")).unwrap_or_else(|| "—".into())}</td>
+                                <td class="num">{int(i.overdue)}</td>
+                                <td class="num">{int(i.rework)}</td>
+                                <td class="num">{i.mean_handling_hours.filter(|_| full).map(|h| format!("{h:.1}")).unwrap_or_else(dash)}</td>
                             </tr>
                         }
                     }).collect_view()}
                 </tbody>
             </table>
         </div>
-        {chosen.map(|s| view! { <Deductions s deds /> })}
     }
 }
 

@@ -1,5 +1,6 @@
 //! The case workflow screens: queue, list, detail, report, map, evaluation and appeals.
 pub mod appeals;
+pub mod assessment;
 pub mod catalogue;
 pub mod detail;
 pub mod evaluation;
