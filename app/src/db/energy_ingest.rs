@@ -7,18 +7,38 @@
 //! Idempotency: a reading is identified by (meter, interval start). Sent again with the same
 //! value it changes nothing; with another value it is a correction.
 //!
-//! Concurrency: on PostgreSQL a batch takes transaction advisory locks on the buckets of its
-//! meters (meter id mod 1,024, in ascending order), so two batches touching one meter take
-//! turns (a correction's difference is computed from the value stored before), while batches
-//! of other meters proceed side by side. Rollup rows are written in key order, so batches
-//! that share a district and hour wait for each other but never deadlock. SQLite has one
-//! writer.
-use super::ingest::positional;
-use super::{values_sql, DbKind, Store, Tx};
+//! Concurrency: rows are handled in key order (meter, interval start). On PostgreSQL new
+//! readings are inserted in that order (a batch waits for a concurrent batch's uncommitted
+//! reading of the same key, never in a circle); a reading stored before is locked (`FOR NO
+//! KEY UPDATE`, in key order) only when its value differs, so two batches correcting one
+//! reading take turns and each moves the rollups by the difference to the value it replaced.
+//! Rollup rows and meter rows are written in key order, so batches that share a district and
+//! hour wait for each other but never deadlock. SQLite has one writer.
+//!
+//! Bulk rows travel as one parameter per column on PostgreSQL (an array literal, `unnest`ed)
+//! and as one JSON parameter on SQLite (`json_each`), so each statement is prepared once.
+//! After the insert, the batch's other statements (corrections, rollups, meters) go to the
+//! database as one script with the data written in as literals (numbers as Rust prints them,
+//! strings quoted): one round trip, so a batch holding rows that other batches wait for
+//! waits for nothing but the database (not for a busy app server to send the next
+//! statement), and SQLite's single writer is not left idle between statements.
+use super::{DbKind, Store, Tx};
 use crate::domain::energy::{self as rules, EnergyType, MeterInfo, Outcome, Rollup};
 use crate::domain::energy_rules::{pick_factor, Factor};
 use serde_json::Value;
+use sqlx::Executor as _;
 use std::collections::HashMap;
+use std::fmt::Write as _;
+
+macro_rules! bind_all {
+    ($q:expr, $params:expr) => {{
+        let mut q = $q;
+        for p in $params {
+            q = q.bind(p);
+        }
+        q
+    }};
+}
 
 /// Most readings in one API batch.
 pub const MAX_READINGS: usize = 10_000;
@@ -27,11 +47,10 @@ pub const MAX_READINGS: usize = 10_000;
 pub const OWNER_SETTING: &str = "energy.owner_department";
 /// Setting naming the grid region of the city's emission factors.
 pub const REGION_SETTING: &str = "energy.region";
-/// Advisory lock class of meter buckets (PostgreSQL).
-const LOCK_CLASS: i32 = 0x454E;
-const LOCK_BUCKETS: i64 = 1024;
-/// Rows per statement: SQLite binds at most 32,766 parameters.
-const CHUNK: usize = 5000;
+/// `api_keys.last_used_at` of a readings key is kept to this precision.
+pub const KEY_USE_RESOLUTION_MS: i64 = 60_000;
+/// Most rows per statement (each column is one parameter, whatever the rows).
+const CHUNK: usize = 20_000;
 
 /// A meter as the ingest sees it.
 #[derive(Debug, Clone)]
@@ -60,28 +79,30 @@ pub async fn load_meters(
                 CASE WHEN m.parent_id IS NULL THEN 0 ELSE 1 END, e.department_id, m.interval_minutes \
                 FROM meters m JOIN energy_entities e ON e.id = m.entity_id";
     type Row = (i64, String, i64, String, String, i64, i64, i64);
-    let mut rows: Vec<Row> = Vec::new();
-    match codes {
+    let rows: Vec<Row> = match codes {
         None => {
-            rows = sqlx::query_as::<_, Row>(base)
+            sqlx::query_as::<_, Row>(base)
                 .fetch_all(store.pool())
                 .await?
         }
         Some(codes) => {
-            for chunk in codes.chunks(1000) {
-                let ph: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-                let sql = positional(
-                    store.kind,
-                    format!("{base} WHERE m.code IN ({})", ph.join(",")),
-                );
-                let mut q = sqlx::query_as::<_, Row>(&sql).persistent(false);
-                for c in chunk {
-                    q = q.bind(*c);
-                }
-                rows.extend(q.fetch_all(store.pool()).await?);
-            }
+            // One parameter whatever the number of codes (a prepared statement).
+            let (sql, param) = match store.kind {
+                DbKind::Postgres => (
+                    format!("{base} WHERE m.code = ANY($1::text[])"),
+                    Col::Text(codes.to_vec()).pg_literal(),
+                ),
+                DbKind::Sqlite => (
+                    format!("{base} WHERE m.code IN (SELECT value FROM json_each($1))"),
+                    Value::from(codes.to_vec()).to_string(),
+                ),
+            };
+            sqlx::query_as::<_, Row>(&sql)
+                .bind(param)
+                .fetch_all(store.pool())
+                .await?
         }
-    }
+    };
     Ok(rows
         .into_iter()
         .filter_map(
@@ -170,6 +191,15 @@ pub async fn store_readings(
 }
 
 /// `store_readings` inside the caller's transaction.
+///
+/// The rows are handled in key order (meter, ts). New readings go in with one `INSERT ... ON
+/// CONFLICT DO NOTHING`; the rows that were stored before come back with the value the
+/// statement saw. A re-sent reading whose stored value is the same is `unchanged` and takes no
+/// lock (nothing is written for it). The others are locked (`FOR NO KEY UPDATE`, in key
+/// order) and decided on the value read under the lock, so two batches correcting one reading
+/// take turns and each moves the rollups by the difference to the value before it. On SQLite
+/// (one writer) the insert runs under a savepoint: when it did not create every row, it is
+/// rolled back and the stored values are read first.
 #[allow(clippy::too_many_arguments)]
 pub async fn store_in(
     tx: &mut Tx,
@@ -181,378 +211,552 @@ pub async fn store_in(
     source: &str,
     now: i64,
 ) -> sqlx::Result<Vec<Outcome>> {
-    if kind == DbKind::Postgres {
-        let mut buckets: Vec<i64> = rows
-            .iter()
-            .map(|r| r.meter_id.rem_euclid(LOCK_BUCKETS))
-            .collect();
-        buckets.sort_unstable();
-        buckets.dedup();
-        let list = Value::from(buckets).to_string();
-        sqlx::query(
-            "SELECT COUNT(pg_advisory_xact_lock($1, b::int)) FROM \
-             (SELECT b FROM json_array_elements_text($2::json) WITH ORDINALITY AS j(b, n) ORDER BY n) t",
-        )
-        .bind(LOCK_CLASS)
-        .bind(list)
-        .execute(&mut **tx)
-        .await?;
+    store_impl(tx, kind, rows, meters, factors, region, source, now, None).await
+}
+
+/// `store_in`, also noting the use of API key `key_used`.
+#[allow(clippy::too_many_arguments)]
+async fn store_impl(
+    tx: &mut Tx,
+    kind: DbKind,
+    rows: &[ReadingRow],
+    meters: &HashMap<i64, MeterInfo>,
+    factors: &[Factor],
+    region: &str,
+    source: &str,
+    now: i64,
+    key_used: Option<i64>,
+) -> sqlx::Result<Vec<Outcome>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
     }
-    // 1. Insert what is new; rows already stored come back as conflicts.
-    let mut inserted: std::collections::HashSet<(i64, i64)> = std::collections::HashSet::new();
-    for chunk in rows.chunks(CHUNK) {
-        let ret: Vec<(i64, i64)> = if kind == DbKind::Postgres {
-            let data: Vec<Value> = chunk
-                .iter()
-                .map(|r| serde_json::json!([r.meter_id, r.ts, r.value]))
-                .collect();
-            sqlx::query_as(
-                "INSERT INTO readings (meter_id, ts, value, received_at, source) \
-                 SELECT (x->>0)::bigint, (x->>1)::bigint, (x->>2)::double precision, $1, $2 \
-                 FROM json_array_elements($3::json) AS x \
-                 ON CONFLICT (meter_id, ts) DO NOTHING RETURNING meter_id, ts",
-            )
-            .bind(now)
-            .bind(source)
-            .bind(Value::Array(data).to_string())
-            .fetch_all(&mut **tx)
-            .await?
-        } else {
-            let sql = positional(
-                kind,
-                values_sql(
-                    "INSERT INTO readings (meter_id, ts, value, received_at, source) VALUES ",
-                    chunk.len(),
-                    5,
-                ) + " ON CONFLICT (meter_id, ts) DO NOTHING RETURNING meter_id, ts",
-            );
-            let mut q = sqlx::query_as::<_, (i64, i64)>(&sql).persistent(false);
-            for r in chunk {
-                q = q
-                    .bind(r.meter_id)
-                    .bind(r.ts)
-                    .bind(r.value)
-                    .bind(now)
-                    .bind(source);
-            }
-            q.fetch_all(&mut **tx).await?
-        };
-        inserted.extend(ret);
-    }
-    // 2. The others were stored before: same value or a correction.
-    let again: Vec<&ReadingRow> = rows
-        .iter()
-        .filter(|r| !inserted.contains(&(r.meter_id, r.ts)))
-        .collect();
-    let mut stored: HashMap<(i64, i64), f64> = HashMap::new();
-    for chunk in again.chunks(1000) {
-        let sql = positional(
-            kind,
-            values_sql(
-                "SELECT r.meter_id, r.ts, r.value FROM (VALUES ",
-                chunk.len(),
-                2,
-            ) + ") AS v JOIN readings r ON r.meter_id = v.column1 AND r.ts = v.column2",
-        );
-        let mut q = sqlx::query_as::<_, (i64, i64, f64)>(&sql).persistent(false);
-        for r in chunk {
-            q = q.bind(r.meter_id).bind(r.ts);
+    let mut sorted: Vec<ReadingRow> = rows.to_vec();
+    sorted.sort_unstable_by_key(|r| (r.meter_id, r.ts));
+    // 1. Insert what is new; the value stored before of each row that was not new.
+    let mut before: HashMap<(i64, i64), f64> = HashMap::new();
+    let mut to_lock: Vec<(i64, i64)> = Vec::new();
+    let mut sqlite_savepoint = false;
+    for chunk in sorted.chunks(CHUNK) {
+        let (seen, open) = insert_new(tx, kind, chunk, source, now, sqlite_savepoint).await?;
+        sqlite_savepoint = open;
+        if seen.is_empty() {
+            continue;
         }
-        for (m, ts, v) in q.fetch_all(&mut **tx).await? {
-            stored.insert((m, ts), v);
+        let sent: HashMap<(i64, i64), f64> = chunk
+            .iter()
+            .map(|r| ((r.meter_id, r.ts), r.value))
+            .collect();
+        for (m, ts, stored) in seen {
+            match stored {
+                Some(v) if rules::outcome(Some(v), sent[&(m, ts)]) == Outcome::Unchanged => {
+                    before.insert((m, ts), v);
+                }
+                Some(v) if kind == DbKind::Sqlite => {
+                    before.insert((m, ts), v);
+                }
+                _ => to_lock.push((m, ts)),
+            }
+        }
+    }
+    // 2. PostgreSQL: readings to correct (or committed by a concurrent batch after the insert
+    // began) are locked in key order and read again.
+    if !to_lock.is_empty() {
+        to_lock.sort_unstable();
+        for chunk in to_lock.chunks(CHUNK) {
+            let (ms, ts): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
+            let cols = [Col::Int(ms), Col::Int(ts)];
+            let sql = format!(
+                "SELECT r.meter_id, r.ts, r.value FROM readings r JOIN {} \
+                 ON r.meter_id = v.meter_id AND r.ts = v.ts \
+                 ORDER BY r.meter_id, r.ts FOR NO KEY UPDATE OF r",
+                bulk(kind, &cols, &["meter_id", "ts"], 1).0
+            );
+            let q = bind_all!(
+                sqlx::query_as::<_, (i64, i64, f64)>(&sql),
+                bulk_params(kind, &cols)
+            );
+            for (m, ts, v) in q.fetch_all(&mut **tx).await? {
+                before.insert((m, ts), v);
+            }
         }
     }
     let mut outcomes = Vec::with_capacity(rows.len());
     let mut rollup = Rollup::default();
-    let mut corrections: Vec<(&ReadingRow, f64)> = Vec::new();
+    let mut corrections: Vec<(ReadingRow, f64)> = Vec::new();
     let mut latest: HashMap<i64, i64> = HashMap::new();
+    let mut factor_cache: HashMap<(EnergyType, i64), f64> = HashMap::new();
     for r in rows {
-        let o = if inserted.contains(&(r.meter_id, r.ts)) {
-            Outcome::Created
-        } else {
-            rules::outcome(stored.get(&(r.meter_id, r.ts)).copied(), r.value)
+        let o = match before.get(&(r.meter_id, r.ts)) {
+            None => Outcome::Created,
+            Some(&old) => rules::outcome(Some(old), r.value),
         };
         if let Outcome::Corrected { old } = o {
-            corrections.push((r, old));
+            corrections.push((*r, old));
         }
         let d = rules::delta_of(o, r.value);
         if d != 0.0 || o == Outcome::Created {
             let m = &meters[&r.meter_id];
-            let f = factor_for(factors, region, m.energy_type, rules::local_day(r.ts));
+            let day = rules::local_day(r.ts);
+            let year = rules::civil(day).0 as i64;
+            let f = *factor_cache
+                .entry((m.energy_type, year))
+                .or_insert_with(|| factor_for(factors, region, m.energy_type, day));
             rollup.add(m, r.ts, d, f);
         }
         let e = latest.entry(r.meter_id).or_insert(r.ts);
         *e = (*e).max(r.ts);
         outcomes.push(o);
     }
-    // 3. Corrections replace the value and are recorded.
-    for chunk in corrections.chunks(1000) {
-        let sql = positional(
-            kind,
-            values_sql(
-                "INSERT INTO reading_corrections (meter_id, ts, old_value, new_value, source, at) VALUES ",
-                chunk.len(),
-                6,
-            ),
-        );
-        let mut q = sqlx::query(&sql).persistent(false);
-        for (r, old) in chunk {
-            q = q
-                .bind(r.meter_id)
-                .bind(r.ts)
-                .bind(*old)
-                .bind(r.value)
-                .bind(source)
-                .bind(now);
-        }
-        q.execute(&mut **tx).await?;
-        let sql = positional(
-            kind,
-            values_sql(
-                "UPDATE readings SET value = v.column3, received_at = v.column4, source = v.column5 FROM (VALUES ",
-                chunk.len(),
-                5,
-            ) + ") AS v WHERE readings.meter_id = v.column1 AND readings.ts = v.column2",
-        );
-        let mut q = sqlx::query(&sql).persistent(false);
-        for (r, _) in chunk {
-            q = q
-                .bind(r.meter_id)
-                .bind(r.ts)
-                .bind(r.value)
-                .bind(now)
-                .bind(source);
-        }
-        q.execute(&mut **tx).await?;
+    // 3. The rest is one script sent at once (a lock on a shared rollup row is held for the
+    // time the database needs, not for round trips to a busy app server): corrections,
+    // rollups of meters and entities, the meters' latest reading, then the district
+    // rollups, which concurrent batches share most.
+    let mut script = String::new();
+    if sqlite_savepoint {
+        script.push_str("RELEASE readings_new;\n");
     }
-    // 4. Rollups.
-    write_rollup(tx, kind, &rollup).await?;
-    // 5. Each meter's latest interval and when it last sent.
+    corrections.sort_unstable_by_key(|(r, _)| (r.meter_id, r.ts));
+    if !corrections.is_empty() {
+        let cols = [
+            Col::Int(corrections.iter().map(|(r, _)| r.meter_id).collect()),
+            Col::Int(corrections.iter().map(|(r, _)| r.ts).collect()),
+            Col::Float(corrections.iter().map(|(_, old)| *old).collect()),
+            Col::Float(corrections.iter().map(|(r, _)| r.value).collect()),
+        ];
+        let from = bulk_inline(kind, &cols, &["meter_id", "ts", "old_value", "new_value"]);
+        let (src, at) = (lit(source), now);
+        let _ = writeln!(
+            script,
+            "INSERT INTO reading_corrections (meter_id, ts, old_value, new_value, source, at) \
+             SELECT v.meter_id, v.ts, v.old_value, v.new_value, {src}, {at} FROM {from} WHERE true;\n\
+             UPDATE readings SET value = v.new_value, received_at = {at}, source = {src} \
+             FROM {from} WHERE readings.meter_id = v.meter_id AND readings.ts = v.ts;"
+        );
+    }
+    rollup_entities_sql(&mut script, kind, &rollup);
+    // Each meter's latest interval and when it last sent (locked in id order).
     let mut latest: Vec<(i64, i64)> = latest.into_iter().collect();
     latest.sort_unstable();
-    for chunk in latest.chunks(1000) {
-        let sql = positional(
-            kind,
-            values_sql("UPDATE meters SET last_reading_at = CASE WHEN last_reading_at IS NULL OR last_reading_at < v.column2 \
-                        THEN v.column2 ELSE last_reading_at END, last_received_at = v.column3 FROM (VALUES ", chunk.len(), 3)
-                + ") AS v WHERE meters.id = v.column1",
+    let (ids, ts): (Vec<i64>, Vec<i64>) = latest.into_iter().unzip();
+    let from = bulk_inline(kind, &[Col::Int(ids), Col::Int(ts)], &["id", "ts"]);
+    if kind == DbKind::Postgres {
+        let _ = writeln!(
+            script,
+            "SELECT m.id FROM meters m JOIN {from} ON m.id = v.id ORDER BY m.id FOR NO KEY UPDATE OF m;"
         );
-        let mut q = sqlx::query(&sql).persistent(false);
-        for (m, ts) in chunk {
-            q = q.bind(*m).bind(*ts).bind(now);
-        }
-        q.execute(&mut **tx).await?;
     }
+    let _ = writeln!(
+        script,
+        "UPDATE meters SET last_reading_at = CASE WHEN last_reading_at IS NULL OR last_reading_at < v.ts \
+         THEN v.ts ELSE last_reading_at END, last_received_at = {now} FROM {from} WHERE meters.id = v.id;"
+    );
+    rollup_districts_sql(&mut script, kind, &rollup);
+    if let Some(key) = key_used {
+        // To the minute: a feed's batches do not all write (and on PostgreSQL wait for) the
+        // key's one row.
+        let _ = writeln!(
+            script,
+            "UPDATE api_keys SET last_used_at = {now} WHERE id = {key} \
+             AND (last_used_at IS NULL OR last_used_at <= {});",
+            now - KEY_USE_RESOLUTION_MS
+        );
+    }
+    (&mut **tx).execute(script.as_str()).await?;
     Ok(outcomes)
 }
 
-/// Adds a batch's differences to the rollup tables, each in key order.
-pub async fn write_rollup(tx: &mut Tx, kind: DbKind, r: &Rollup) -> sqlx::Result<()> {
-    let meter_day: Vec<(Value, Value, f64, f64)> = r
-        .meter_day
-        .iter()
-        .map(|(&(m, d), &v)| (Value::from(m), Value::from(d), v, 0.0))
-        .collect();
-    upsert(
-        tx,
-        kind,
-        "energy_meter_day",
-        &["meter_id", "day"],
+/// SQLite writer: a 64 MiB page cache, and a checkpoint every 8,192 pages of WAL rather than
+/// 1,000 (a live-feed batch dirties every meter's last index page: with the default every
+/// commit was followed by a checkpoint writing those pages once more).
+const SQLITE_PRAGMAS: [&str; 2] = [
+    "PRAGMA cache_size = -65536",
+    "PRAGMA wal_autocheckpoint = 8192",
+];
+
+/// Inserts `chunk` (in key order) where new; returns the rows that were stored before, each
+/// with its stored value as far as it could be read without a lock (PostgreSQL: `None` for a
+/// reading committed by a concurrent batch after this statement began), and whether the
+/// SQLite savepoint `readings_new` is left open (`open`: by the previous chunk).
+async fn insert_new(
+    tx: &mut Tx,
+    kind: DbKind,
+    chunk: &[ReadingRow],
+    source: &str,
+    now: i64,
+    open: bool,
+) -> sqlx::Result<(Vec<(i64, i64, Option<f64>)>, bool)> {
+    let cols = [
+        Col::Int(chunk.iter().map(|r| r.meter_id).collect()),
+        Col::Int(chunk.iter().map(|r| r.ts).collect()),
+        Col::Float(chunk.iter().map(|r| r.value).collect()),
+    ];
+    let names = ["meter_id", "ts", "value"];
+    let (from, next) = bulk(kind, &cols, &names, 1);
+    let insert = format!(
+        "INSERT INTO readings (meter_id, ts, value, received_at, source) \
+         SELECT v.meter_id, v.ts, v.value, ${next}, ${} FROM {from} {} \
+         ON CONFLICT (meter_id, ts) DO NOTHING",
+        next + 1,
+        if kind == DbKind::Postgres {
+            "ORDER BY v.meter_id, v.ts"
+        } else {
+            "WHERE true"
+        }
+    );
+    if kind == DbKind::Postgres {
+        // Inserted in key order: two batches waiting on each other's new rows cannot wait in
+        // a circle. Only the rows not inserted come back.
+        let sql = format!(
+            "WITH v AS (SELECT * FROM {from}), \
+             ins AS ({} RETURNING meter_id, ts) \
+             SELECT c.meter_id, c.ts, r.value FROM \
+             (SELECT v.meter_id, v.ts FROM v WHERE NOT EXISTS \
+              (SELECT 1 FROM ins WHERE ins.meter_id = v.meter_id AND ins.ts = v.ts)) c \
+             LEFT JOIN readings r ON r.meter_id = c.meter_id AND r.ts = c.ts",
+            insert.replace(&format!("FROM {from}"), "FROM v")
+        );
+        let q = bind_all!(
+            sqlx::query_as::<_, (i64, i64, Option<f64>)>(&sql),
+            bulk_params(kind, &cols)
+        );
+        return Ok((q.bind(now).bind(source).fetch_all(&mut **tx).await?, false));
+    }
+    // SQLite: usually every row is new; otherwise undo and read the stored values first.
+    let data = json_rows(&cols);
+    let mut prefix = String::new();
+    if open {
+        prefix.push_str("RELEASE readings_new;\n");
+    } else {
+        for p in SQLITE_PRAGMAS {
+            let _ = writeln!(prefix, "{p};");
+        }
+    }
+    prefix.push_str("SAVEPOINT readings_new;");
+    (&mut **tx).execute(prefix.as_str()).await?;
+    let n = sqlx::query(&insert)
+        .bind(data.as_str())
+        .bind(now)
+        .bind(source)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if n as usize == chunk.len() {
+        // Released with the rest of the batch's statements.
+        return Ok((Vec::new(), true));
+    }
+    (&mut **tx)
+        .execute("ROLLBACK TO readings_new; RELEASE readings_new;")
+        .await?;
+    let sql = format!(
+        "SELECT v.meter_id, v.ts, r.value FROM {from} CROSS JOIN readings r \
+         ON r.meter_id = v.meter_id AND r.ts = v.ts"
+    );
+    let stored: Vec<(i64, i64, f64)> = sqlx::query_as(&sql)
+        .bind(data.as_str())
+        .fetch_all(&mut **tx)
+        .await?;
+    sqlx::query(&insert)
+        .bind(data.as_str())
+        .bind(now)
+        .bind(source)
+        .execute(&mut **tx)
+        .await?;
+    Ok((
+        stored
+            .into_iter()
+            .map(|(m, t, v)| (m, t, Some(v)))
+            .collect(),
         false,
-        &meter_day,
-    )
-    .await?;
-    let key3 =
-        |e: i64, t: EnergyType, b: i64| (Value::from(e), Value::from(t.code()), Value::from(b));
-    let entity_hour: Vec<_> = r
-        .entity_hour
-        .iter()
-        .map(|(&(e, t, h), &v)| (key3(e, t, h), v, 0.0))
-        .collect();
-    upsert3(
-        tx,
+    ))
+}
+
+/// One column of bulk rows, sent as one parameter.
+enum Col<'a> {
+    Int(Vec<i64>),
+    Float(Vec<f64>),
+    Text(Vec<&'a str>),
+}
+
+impl Col<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Col::Int(v) => v.len(),
+            Col::Float(v) => v.len(),
+            Col::Text(v) => v.len(),
+        }
+    }
+
+    fn pg_type(&self) -> &'static str {
+        match self {
+            Col::Int(_) => "bigint",
+            Col::Float(_) => "double precision",
+            Col::Text(_) => "text",
+        }
+    }
+
+    /// PostgreSQL array literal `{1,2}` / `{"a","b"}`. Numbers in Rust's shortest form that
+    /// reads back to the same value (finite: readings are checked).
+    fn pg_literal(&self) -> String {
+        let mut s = String::with_capacity(self.len() * 14 + 2);
+        s.push('{');
+        for i in 0..self.len() {
+            if i > 0 {
+                s.push(',');
+            }
+            match self {
+                Col::Int(v) => {
+                    let _ = write!(s, "{}", v[i]);
+                }
+                Col::Float(v) => {
+                    let _ = write!(s, "{}", v[i]);
+                }
+                Col::Text(v) => {
+                    s.push('"');
+                    for c in v[i].chars() {
+                        if c == '"' || c == '\\' {
+                            s.push('\\');
+                        }
+                        s.push(c);
+                    }
+                    s.push('"');
+                }
+            }
+        }
+        s.push('}');
+        s
+    }
+}
+
+/// SQLite: the columns as one JSON array of rows `[[a, b, ...], ...]`.
+fn json_rows(cols: &[Col]) -> String {
+    let n = cols.first().map_or(0, Col::len);
+    let mut s = String::with_capacity(n * 16 * cols.len() + 2);
+    s.push('[');
+    for i in 0..n {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push('[');
+        for (j, c) in cols.iter().enumerate() {
+            if j > 0 {
+                s.push(',');
+            }
+            match c {
+                Col::Int(v) => {
+                    let _ = write!(s, "{}", v[i]);
+                }
+                Col::Float(v) => {
+                    let _ = write!(s, "{}", v[i]);
+                }
+                Col::Text(v) => s.push_str(&Value::from(v[i]).to_string()),
+            }
+        }
+        s.push(']');
+    }
+    s.push(']');
+    s
+}
+
+/// A FROM item `v(names...)` over bulk rows whose parameters start at `$first`, and the
+/// number of the next free parameter: PostgreSQL `unnest` of one typed array per column,
+/// SQLite `json_each` over one JSON array of rows. Rows come out in the order given.
+fn bulk(kind: DbKind, cols: &[Col], names: &[&str], first: usize) -> (String, usize) {
+    match kind {
+        DbKind::Postgres => {
+            let args: Vec<String> = cols
+                .iter()
+                .enumerate()
+                .map(|(i, c)| format!("${}::{}[]", first + i, c.pg_type()))
+                .collect();
+            (
+                format!("unnest({}) AS v({})", args.join(", "), names.join(", ")),
+                first + cols.len(),
+            )
+        }
+        DbKind::Sqlite => {
+            let sel: Vec<String> = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!("j.value ->> {i} AS {n}"))
+                .collect();
+            (
+                format!(
+                    "(SELECT {} FROM json_each(${first}) AS j) AS v",
+                    sel.join(", ")
+                ),
+                first + 1,
+            )
+        }
+    }
+}
+
+/// A SQL string literal (quotes doubled; PostgreSQL's standard_conforming_strings is on).
+fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// `bulk` with the data written into the statement as literals, for a script of several
+/// statements sent at once (no parameters there).
+fn bulk_inline(kind: DbKind, cols: &[Col], names: &[&str]) -> String {
+    match kind {
+        DbKind::Postgres => {
+            let args: Vec<String> = cols
+                .iter()
+                .map(|c| format!("{}::{}[]", lit(&c.pg_literal()), c.pg_type()))
+                .collect();
+            format!("unnest({}) AS v({})", args.join(", "), names.join(", "))
+        }
+        DbKind::Sqlite => {
+            let sel: Vec<String> = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| format!("j.value ->> {i} AS {n}"))
+                .collect();
+            format!(
+                "(SELECT {} FROM json_each({}) AS j) AS v",
+                sel.join(", "),
+                lit(&json_rows(cols))
+            )
+        }
+    }
+}
+
+/// The parameters of `bulk`'s columns, in order.
+fn bulk_params(kind: DbKind, cols: &[Col]) -> Vec<String> {
+    match kind {
+        DbKind::Postgres => cols.iter().map(Col::pg_literal).collect(),
+        DbKind::Sqlite => vec![json_rows(cols)],
+    }
+}
+
+/// Adds a batch's differences to the rollup tables, each in key order (the tables in a fixed
+/// order, the ones most shared between concurrent batches last).
+pub async fn write_rollup(tx: &mut Tx, kind: DbKind, r: &Rollup) -> sqlx::Result<()> {
+    let mut script = String::new();
+    rollup_entities_sql(&mut script, kind, r);
+    rollup_districts_sql(&mut script, kind, r);
+    if script.is_empty() {
+        return Ok(());
+    }
+    (&mut **tx).execute(script.as_str()).await?;
+    Ok(())
+}
+
+/// The statements adding to the entity hour, meter day, entity day and month rollups.
+fn rollup_entities_sql(script: &mut String, kind: DbKind, r: &Rollup) {
+    upsert_sql(
+        script,
         kind,
         "energy_entity_hour",
         &["entity_id", "energy_type", "hour"],
-        false,
-        &entity_hour,
-    )
-    .await?;
+        vec![
+            Col::Int(r.entity_hour.keys().map(|k| k.0).collect()),
+            Col::Text(r.entity_hour.keys().map(|k| k.1.code()).collect()),
+            Col::Int(r.entity_hour.keys().map(|k| k.2).collect()),
+        ],
+        r.entity_hour.values().copied().collect(),
+        None,
+    );
+    upsert_sql(
+        script,
+        kind,
+        "energy_meter_day",
+        &["meter_id", "day"],
+        vec![
+            Col::Int(r.meter_day.keys().map(|k| k.0).collect()),
+            Col::Int(r.meter_day.keys().map(|k| k.1).collect()),
+        ],
+        r.meter_day.values().copied().collect(),
+        None,
+    );
     for (table, map, col) in [
         ("energy_entity_day", &r.entity_day, "day"),
         ("energy_entity_month", &r.entity_month, "month"),
     ] {
-        let rows: Vec<_> = map
-            .iter()
-            .map(|(&(e, t, b), d)| (key3(e, t, b), d.value, d.carbon_kg))
-            .collect();
-        upsert3(
-            tx,
+        upsert_sql(
+            script,
             kind,
             table,
             &["entity_id", "energy_type", col],
-            true,
-            &rows,
-        )
-        .await?;
+            vec![
+                Col::Int(map.keys().map(|k| k.0).collect()),
+                Col::Text(map.keys().map(|k| k.1.code()).collect()),
+                Col::Int(map.keys().map(|k| k.2).collect()),
+            ],
+            map.values().map(|d| d.value).collect(),
+            Some(map.values().map(|d| d.carbon_kg).collect()),
+        );
     }
-    let dkey =
-        |d: &str, t: EnergyType, b: i64| (Value::from(d), Value::from(t.code()), Value::from(b));
-    let district_hour: Vec<_> = r
-        .district_hour
-        .iter()
-        .map(|((d, t, h), &v)| (dkey(d, *t, *h), v, 0.0))
-        .collect();
-    upsert3(
-        tx,
+}
+
+/// The statements adding to the district hour, day and month rollups.
+fn rollup_districts_sql(script: &mut String, kind: DbKind, r: &Rollup) {
+    upsert_sql(
+        script,
         kind,
         "energy_district_hour",
         &["district_code", "energy_type", "hour"],
-        false,
-        &district_hour,
-    )
-    .await?;
+        vec![
+            Col::Text(r.district_hour.keys().map(|k| k.0.as_str()).collect()),
+            Col::Text(r.district_hour.keys().map(|k| k.1.code()).collect()),
+            Col::Int(r.district_hour.keys().map(|k| k.2).collect()),
+        ],
+        r.district_hour.values().copied().collect(),
+        None,
+    );
     for (table, map, col) in [
         ("energy_district_day", &r.district_day, "day"),
         ("energy_district_month", &r.district_month, "month"),
     ] {
-        let rows: Vec<_> = map
-            .iter()
-            .map(|((d, t, b), x)| (dkey(d, *t, *b), x.value, x.carbon_kg))
-            .collect();
-        upsert3(
-            tx,
+        upsert_sql(
+            script,
             kind,
             table,
             &["district_code", "energy_type", col],
-            true,
-            &rows,
-        )
-        .await?;
+            vec![
+                Col::Text(map.keys().map(|k| k.0.as_str()).collect()),
+                Col::Text(map.keys().map(|k| k.1.code()).collect()),
+                Col::Int(map.keys().map(|k| k.2).collect()),
+            ],
+            map.values().map(|d| d.value).collect(),
+            Some(map.values().map(|d| d.carbon_kg).collect()),
+        );
     }
-    Ok(())
 }
 
-async fn upsert(
-    tx: &mut Tx,
-    kind: DbKind,
-    table: &str,
-    keys: &[&str; 2],
-    carbon: bool,
-    rows: &[(Value, Value, f64, f64)],
-) -> sqlx::Result<()> {
-    let rows: Vec<(Vec<Value>, f64, f64)> = rows
-        .iter()
-        .map(|(a, b, v, c)| (vec![a.clone(), b.clone()], *v, *c))
-        .collect();
-    upsert_n(tx, kind, table, keys, carbon, &rows).await
-}
-
-async fn upsert3(
-    tx: &mut Tx,
-    kind: DbKind,
-    table: &str,
-    keys: &[&str; 3],
-    carbon: bool,
-    rows: &[((Value, Value, Value), f64, f64)],
-) -> sqlx::Result<()> {
-    let rows: Vec<(Vec<Value>, f64, f64)> = rows
-        .iter()
-        .map(|((a, b, c), v, k)| (vec![a.clone(), b.clone(), c.clone()], *v, *k))
-        .collect();
-    upsert_n(tx, kind, table, keys, carbon, &rows).await
-}
-
-/// `INSERT ... ON CONFLICT (keys) DO UPDATE SET value = value + excluded.value [, carbon]`.
-async fn upsert_n(
-    tx: &mut Tx,
+/// Appends `INSERT ... ON CONFLICT (keys) DO UPDATE SET value = value + excluded.value [,
+/// carbon]` of all rows, in the order given, with the data written into the statement.
+fn upsert_sql(
+    script: &mut String,
     kind: DbKind,
     table: &str,
     keys: &[&str],
-    carbon: bool,
-    rows: &[(Vec<Value>, f64, f64)],
-) -> sqlx::Result<()> {
-    if rows.is_empty() {
-        return Ok(());
+    mut cols: Vec<Col<'_>>,
+    value: Vec<f64>,
+    carbon: Option<Vec<f64>>,
+) {
+    if value.is_empty() {
+        return;
     }
-    let mut cols: Vec<&str> = keys.to_vec();
-    cols.push("value");
-    if carbon {
-        cols.push("carbon_kg");
-    }
-    let set = if carbon {
+    let mut names: Vec<&str> = keys.to_vec();
+    names.push("value");
+    cols.push(Col::Float(value));
+    let set = if let Some(c) = carbon {
+        names.push("carbon_kg");
+        cols.push(Col::Float(c));
         format!("value = {table}.value + excluded.value, carbon_kg = {table}.carbon_kg + excluded.carbon_kg")
     } else {
         format!("value = {table}.value + excluded.value")
     };
-    let conflict = keys.join(", ");
-    for chunk in rows.chunks(CHUNK / cols.len().max(1)) {
-        if kind == DbKind::Postgres {
-            // One JSON parameter: x = [key..., value, carbon].
-            let casts: Vec<String> = keys
-                .iter()
-                .enumerate()
-                .map(|(i, k)| {
-                    let ty = if *k == "district_code" || *k == "energy_type" {
-                        "text"
-                    } else {
-                        "bigint"
-                    };
-                    format!("(x->>{i})::{ty}")
-                })
-                .collect();
-            let n = keys.len();
-            let mut sel = casts.join(", ");
-            sel.push_str(&format!(", (x->>{n})::double precision"));
-            if carbon {
-                sel.push_str(&format!(", (x->>{})::double precision", n + 1));
-            }
-            let sql = format!(
-                "INSERT INTO {table} ({}) SELECT {sel} FROM json_array_elements($1::json) AS x \
-                 ON CONFLICT ({conflict}) DO UPDATE SET {set}",
-                cols.join(", ")
-            );
-            let data: Vec<Value> = chunk
-                .iter()
-                .map(|(k, v, c)| {
-                    let mut a = k.clone();
-                    a.push(Value::from(*v));
-                    if carbon {
-                        a.push(Value::from(*c));
-                    }
-                    Value::Array(a)
-                })
-                .collect();
-            sqlx::query(&sql)
-                .bind(Value::Array(data).to_string())
-                .execute(&mut **tx)
-                .await?;
-        } else {
-            let sql = positional(
-                kind,
-                values_sql(
-                    &format!("INSERT INTO {table} ({}) VALUES ", cols.join(", ")),
-                    chunk.len(),
-                    cols.len(),
-                ) + &format!(" ON CONFLICT ({conflict}) DO UPDATE SET {set}"),
-            );
-            let mut q = sqlx::query(&sql).persistent(false);
-            for (k, v, c) in chunk {
-                for key in k {
-                    q = match key {
-                        Value::String(s) => q.bind(s.clone()),
-                        other => q.bind(other.as_i64().unwrap_or_default()),
-                    };
-                }
-                q = q.bind(*v);
-                if carbon {
-                    q = q.bind(*c);
-                }
-            }
-            q.execute(&mut **tx).await?;
-        }
-    }
-    Ok(())
+    let from = bulk_inline(kind, &cols, &names);
+    let vcols: Vec<String> = names.iter().map(|n| format!("v.{n}")).collect();
+    let _ = writeln!(
+        script,
+        "INSERT INTO {table} ({}) SELECT {} FROM {from} WHERE true ON CONFLICT ({}) DO UPDATE SET {set};",
+        names.join(", "),
+        vcols.join(", "),
+        keys.join(", ")
+    );
 }
 
 /// Oldest reading accepted (late meter data, a utility's back-fill).
@@ -749,17 +953,18 @@ pub async fn api_readings(
     let (factors, region) = factors(store).await?;
     let mut tx = store.begin().await?;
     let source = format!("api:{}", key.source);
-    let outcomes = store_in(
-        &mut tx, store.kind, &rows, &infos, &factors, &region, &source, now,
+    let outcomes = store_impl(
+        &mut tx,
+        store.kind,
+        &rows,
+        &infos,
+        &factors,
+        &region,
+        &source,
+        now,
+        Some(key.id),
     )
     .await?;
-    if !rows.is_empty() {
-        sqlx::query("UPDATE api_keys SET last_used_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(key.id)
-            .execute(&mut *tx)
-            .await?;
-    }
     tx.commit().await?;
     for (i, o) in at_row.into_iter().zip(outcomes) {
         statuses[i] = Some(ReadingStatus::Stored(o));
