@@ -848,3 +848,167 @@ async fn anomalies_are_found_listed_and_dismissed(app: &TestApp) {
         1
     );
 }
+
+on_both!(concurrent_batches_keep_rollups_exact);
+
+/// Eight batches posted at once over the same readings, in different orders: some values as
+/// stored, some corrected, each batch's corrections overlapping the others', and new readings
+/// that several batches create at once with different values. No batch fails (on PostgreSQL
+/// no deadlock: readings and rollup rows are locked in key order), every correction is logged
+/// with the value it replaced (so per reading the logged differences add up to final − first
+/// value) and every rollup level still equals the sum of the readings.
+async fn concurrent_batches_keep_rollups_exact(app: &TestApp) {
+    setup(app).await;
+    let k = key(app, "ndrc", "gateway-1", &["readings"]).await;
+    let meters = ["T-E-MAIN", "T-W-PUMP"];
+    let first: Vec<Value> = meters
+        .iter()
+        .flat_map(|m| (0..24).map(move |h| reading(m, &at(3, 3, h), 10.0 + f64::from(h))))
+        .collect();
+    let r = post(app, &k, first).await;
+    assert_eq!(r.json()["created"], 48, "{}", r.body);
+    // Batch i: every reading of 3 March (hours with h % 8 == i corrected to a value of its
+    // own, others as first sent, others corrected to a value shared with another batch), and
+    // 4 March 0–5 h (new: several batches create them at once).
+    let batch = |i: u32| -> Vec<Value> {
+        let mut items: Vec<Value> = Vec::new();
+        for m in meters {
+            for h in 0..24u32 {
+                let v = if h % 8 == i {
+                    100.0 * f64::from(i + 1) + f64::from(h)
+                } else if h % 3 == i % 3 {
+                    1000.0 + f64::from(h)
+                } else {
+                    10.0 + f64::from(h)
+                };
+                items.push(reading(m, &at(3, 3, h), v));
+            }
+            for h in 0..6u32 {
+                items.push(reading(m, &at(3, 4, h), f64::from(i % 2) + f64::from(h)));
+            }
+        }
+        if i % 2 == 1 {
+            items.reverse();
+        }
+        items
+    };
+    let (r0, r1, r2, r3, r4, r5, r6, r7) = tokio::join!(
+        post(app, &k, batch(0)),
+        post(app, &k, batch(1)),
+        post(app, &k, batch(2)),
+        post(app, &k, batch(3)),
+        post(app, &k, batch(4)),
+        post(app, &k, batch(5)),
+        post(app, &k, batch(6)),
+        post(app, &k, batch(7)),
+    );
+    let mut created = 0;
+    let mut corrected = 0;
+    for r in [r0, r1, r2, r3, r4, r5, r6, r7] {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let v = r.json();
+        assert_eq!(v["rejected"], 0, "{}", r.body);
+        assert_eq!(
+            v["created"].as_i64().unwrap()
+                + v["unchanged"].as_i64().unwrap()
+                + v["corrected"].as_i64().unwrap(),
+            60,
+            "{}",
+            r.body
+        );
+        created += v["created"].as_i64().unwrap();
+        corrected += v["corrected"].as_i64().unwrap();
+    }
+    // Each new reading created exactly once.
+    assert_eq!(created, 12);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM readings").await,
+        60,
+        "one row per (meter, hour)"
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM reading_corrections").await,
+        corrected,
+        "every correction answered is logged"
+    );
+    // Per reading, the logged corrections chain from the first value to the stored one: the
+    // first logged old value of a 3 March reading is the value first sent (10 + hour), and
+    // the stored value = first old value + Σ (new − old) logged.
+    let total = f64_of(app, "SELECT SUM(value) FROM readings").await;
+    let march_4 = chrono::DateTime::parse_from_rfc3339(&at(3, 4, 0))
+        .unwrap()
+        .timestamp_millis();
+    let mut chains = 0;
+    for (m, ts, first_value) in sqlx::query_as::<_, (i64, i64, f64)>(
+        "SELECT c.meter_id, c.ts, c.old_value FROM reading_corrections c \
+         WHERE c.id = (SELECT MIN(id) FROM reading_corrections x WHERE x.meter_id = c.meter_id AND x.ts = c.ts)",
+    )
+    .fetch_all(app.pool())
+    .await
+    .unwrap()
+    {
+        let (stored, moved): (f64, f64) = sqlx::query_as(
+            "SELECT r.value, (SELECT SUM(new_value - old_value) FROM reading_corrections c \
+             WHERE c.meter_id = r.meter_id AND c.ts = r.ts) FROM readings r WHERE r.meter_id = $1 AND r.ts = $2",
+        )
+        .bind(m)
+        .bind(ts)
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+        assert!(
+            close(stored, first_value + moved),
+            "meter {m} at {ts}: {first_value} + {moved} logged = {stored} stored"
+        );
+        if ts < march_4 {
+            let h = (ts - (march_4 - 24 * HOUR)) / HOUR;
+            assert!(close(first_value, 10.0 + h as f64), "meter {m} at {ts}: first {first_value}");
+        }
+        chains += 1;
+    }
+    assert!(chains > 0, "some readings were corrected");
+    // Every rollup level = Σ readings (both meters are roots); carbon = Σ value × the
+    // factor of the type (electricity: the region's 0.6; water: the national reference).
+    for table in [
+        "energy_meter_day",
+        "energy_entity_hour",
+        "energy_entity_day",
+        "energy_entity_month",
+        "energy_district_hour",
+        "energy_district_day",
+        "energy_district_month",
+    ] {
+        let s = f64_of(app, &format!("SELECT SUM(value) FROM {table}")).await;
+        assert!(close(s, total), "Σ {table} {s} = Σ readings {total}");
+    }
+    let water_factor = f64_of(
+        app,
+        "SELECT kg_per_unit FROM emission_factors WHERE energy_type = 'water' AND year <= 2026 \
+         AND superseded_at IS NULL AND region IN ('national', 'north_china') \
+         ORDER BY year DESC, (region = 'north_china') DESC LIMIT 1",
+    )
+    .await;
+    for (code, ty, factor) in [
+        ("T-E-MAIN", "electricity", 0.6),
+        ("T-W-PUMP", "water", water_factor),
+    ] {
+        let sum = f64_of(
+            app,
+            &format!(
+                "SELECT SUM(r.value) FROM readings r JOIN meters m ON m.id = r.meter_id WHERE m.code = '{code}'"
+            ),
+        )
+        .await;
+        for table in ["energy_entity_month", "energy_district_month"] {
+            let c = f64_of(
+                app,
+                &format!("SELECT SUM(carbon_kg) FROM {table} WHERE energy_type = '{ty}'"),
+            )
+            .await;
+            assert!(
+                close(c, sum * factor),
+                "carbon of {ty} in {table} {c} = {sum} × {factor}"
+            );
+        }
+    }
+}
