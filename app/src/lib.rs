@@ -91,6 +91,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/cases/map") ssr=SsrMode::Async view=pages::cases::map::MapPage />
                         <Route path=path!("/cases/:id") ssr=SsrMode::Async view=pages::cases::detail::CaseDetailPage />
                         <Route path=path!("/evaluation") ssr=SsrMode::Async view=pages::cases::evaluation::EvaluationPage />
+                        <Route path=path!("/scorecard") ssr=SsrMode::Async view=pages::cases::scorecard::ScorecardPage />
                         <Route path=path!("/evaluation/monthly") ssr=SsrMode::Async view=pages::cases::assessment::AssessmentPage />
                         <Route path=path!("/appeals") ssr=SsrMode::Async view=pages::cases::appeals::AppealsPage />
                         <Route path=path!("/alerts") ssr=SsrMode::Async view=pages::skyeye::alerts::AlertList />

@@ -45,3 +45,32 @@ test('a leader publishes last month and the ranking is frozen', async ({ page, b
   await expect(headRows.filter({ hasNotText: '水务局' }).first().locator('td').nth(3)).toHaveText('—');
   await ctx.close();
 });
+
+test("a department head sees their own scorecard and not another department's", async ({ page, browser, baseURL }) => {
+  // Another department's id and one of its open cases, as the command centre sees them.
+  const ctx = await browser.newContext({ baseURL, locale: 'zh-CN' });
+  const d = await ctx.newPage();
+  await signInOk(d, 'dispatcher');
+  await goto(d, '/cases?state=open');
+  const landscape = await d.locator('select[name=department] option', { hasText: '园林局' }).getAttribute('value');
+  await goto(d, `/cases?state=open&department=${landscape}`);
+  const other = await d.getByTestId('cases-table').locator('tbody tr a').first().getAttribute('href');
+  await ctx.close();
+
+  await signInOk(page, 'waterhead');
+  await goto(page, '/scorecard');
+  await expect(page.getByTestId('scorecard-dept')).toHaveText('水务局');
+  await expect(page.getByTestId('scorecard-trend').locator('tbody tr')).toHaveCount(9);
+  await expect(page.getByTestId('scorecard-trend').locator('tr[data-indicator=score] th')).toHaveText('得分');
+  // The overdue cases listed are the department's own.
+  const overdue = Number(await page.getByTestId('scorecard-overdue').textContent());
+  const rows = page.getByTestId('scorecard-overdue-table').locator('tbody tr');
+  expect(await rows.count()).toBe(Math.min(overdue, 10));
+  for (const cell of await rows.locator('td:nth-child(5)').allTextContents()) expect(cell).toBe('水务局');
+  // Another department: its scorecard is refused, its case is not there.
+  await goto(page, `/scorecard?dept=${landscape}`);
+  await expect(page.getByTestId('scorecard-dept')).toHaveCount(0);
+  await expect(page.locator('.notice-error, [role=alert]').first()).toBeVisible();
+  await goto(page, other!);
+  await expect(page.getByTestId('not-found')).toBeVisible();
+});

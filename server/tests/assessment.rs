@@ -297,6 +297,89 @@ async fn a_month_is_published_once_and_stays_frozen(app: &TestApp) {
     assert_eq!(other["counts"]["closed"], 0);
     assert!(hv["refusal"].is_null() && hv["may_publish"] == false);
 
+    // The scorecard of 水务局: its rows of this and last month's evaluation, its overdue
+    // cases and pending appeals counted from the tables, its rank in the published month.
+    let sc = app.call("scorecard", &[], Some(&head)).await;
+    assert_eq!(sc.status, StatusCode::OK, "{}", sc.body);
+    let sc = sc.json();
+    assert_eq!(sc["department_id"], water);
+    assert_eq!(sc["month"], this_month.as_str());
+    let (lf, lt) = {
+        let m = last_month();
+        let r = get(leader.clone(), m).await;
+        (
+            r["report"]["from"].as_str().unwrap().to_string(),
+            r["report"]["to"].as_str().unwrap().to_string(),
+        )
+    };
+    let live = app
+        .call(
+            "evaluation/report",
+            &[("from", &lf), ("to", &lt)],
+            Some(&leader),
+        )
+        .await
+        .json();
+    let expected = live["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["department_id"] == water)
+        .cloned();
+    assert_eq!(
+        sc["last"],
+        expected.unwrap_or(Value::Null),
+        "last month's row"
+    );
+    let now = chrono::Utc::now().timestamp_millis();
+    let overdue = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM cases WHERE department_id = {water} AND state IN ('dispatched', 'handling')              AND on_hold = FALSE AND deadline_at < {now}"
+        ))
+        .await;
+    assert_eq!(sc["overdue_total"], overdue);
+    assert!(sc["overdue"].as_array().unwrap().len() as i64 == overdue.min(10));
+    let pending = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM appeals WHERE department_id = {water} AND state = 'pending'"
+        ))
+        .await;
+    assert_eq!(sc["appeals"].as_array().unwrap().len() as i64, pending);
+    let water_row = row(&published, water);
+    assert_eq!(
+        sc["published"][0],
+        serde_json::json!([
+            month,
+            water_row["rank"],
+            2,
+            water_row["indicators"]["score"]
+        ])
+    );
+    assert!(
+        sc["departments"].as_array().unwrap().is_empty(),
+        "no switching for a head"
+    );
+    // Not another department's; leaders any; not the dispatcher.
+    let r = app
+        .call(
+            "scorecard",
+            &[("department_id", &landscape.to_string())],
+            Some(&head),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = app
+        .call(
+            "scorecard",
+            &[("department_id", &landscape.to_string())],
+            Some(&leader),
+        )
+        .await;
+    assert_eq!(r.json()["name_en"], "Landscaping Bureau");
+    assert_eq!(r.json()["published"][0][1], 1);
+    let r = app.call("scorecard", &[], Some(&d)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+
     // The page: published badge, and its CSV link.
     let page = app
         .get(&format!("/evaluation/monthly?month={month}"), Some(&leader))

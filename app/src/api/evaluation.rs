@@ -58,6 +58,16 @@ pub async fn get_assessment(
     crate::db::assessments::view(&state()?.store, &u, &month).await
 }
 
+/// A department's scorecard: a department head's own, any for leaders and administrators.
+#[server(endpoint = "scorecard")]
+pub async fn get_scorecard(
+    #[server(default)] department_id: Option<i64>,
+) -> Result<crate::model::Scorecard, AppError> {
+    use crate::auth::{require, state};
+    let u = require(crate::domain::Area::Scorecard, "scorecard").await?;
+    crate::db::scorecard::scorecard(&state()?.store, &u, department_id).await
+}
+
 /// Publishes (freezes) a month's assessment: leaders and administrators.
 #[server(endpoint = "assessment/publish")]
 pub async fn publish_assessment(month: String) -> Result<(), AppError> {

@@ -190,6 +190,10 @@ const NAV: &[NavItem] = &[
         area: Area::Evaluation,
     },
     NavItem {
+        href: "/scorecard",
+        area: Area::Scorecard,
+    },
+    NavItem {
         href: "/appeals",
         area: Area::Appeals,
     },
@@ -244,6 +248,7 @@ fn nav_label(locale: Locale, href: &str) -> &'static str {
         "/cases/map" => td_string!(locale, nav_map),
         "/evaluation" => td_string!(locale, nav_evaluation),
         "/evaluation/monthly" => td_string!(locale, nav_assessment),
+        "/scorecard" => td_string!(locale, nav_scorecard),
         "/appeals" => td_string!(locale, nav_appeals),
         "/admin/users" => td_string!(locale, nav_users),
         "/admin/departments" => td_string!(locale, nav_departments),

@@ -44,6 +44,8 @@ pub enum Area {
     /// Energy and carbon: overview, districts, entities, meters (what each department sees
     /// is narrowed on the server).
     Energy,
+    /// A department's scorecard: department heads (their own), leaders and administrators.
+    Scorecard,
 }
 
 impl Role {
@@ -103,6 +105,7 @@ impl Role {
                 Role::Admin | Role::Dispatcher | Role::DeptHead | Role::Leader
             ),
             Area::Appeals => matches!(self, Role::Dispatcher | Role::DeptHead),
+            Area::Scorecard => matches!(self, Role::DeptHead | Role::Leader | Role::Admin),
             Area::Alerts => matches!(
                 self,
                 Role::Admin

@@ -202,6 +202,32 @@ pub struct DeptScore {
     pub limited: bool,
 }
 
+/// One department's scorecard: this month so far against last month, its overdue cases,
+/// its pending appeals and its published ranks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scorecard {
+    pub department_id: i64,
+    pub name_zh: String,
+    pub name_en: String,
+    /// yyyy-mm, this month and the one before
+    pub month: String,
+    pub last_month: String,
+    /// Its row of the month's evaluation (None: nothing dispatched to it), and how many
+    /// departments were ranked.
+    pub this: Option<DeptScore>,
+    pub ranked: u32,
+    pub last: Option<DeptScore>,
+    pub ranked_last: u32,
+    /// Its open cases past their deadline (the first page) and how many there are.
+    pub overdue: Vec<CaseRow>,
+    pub overdue_total: i64,
+    pub appeals: Vec<Appeal>,
+    /// Published months, newest first: (month, rank, ranked, score).
+    pub published: Vec<(String, u32, u32, f64)>,
+    /// Departments a leader may switch to (empty for a department head).
+    pub departments: Vec<DeptOption>,
+}
+
 /// A month's assessment: frozen when published, else the live evaluation of the month.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AssessmentView {

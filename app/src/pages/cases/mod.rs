@@ -8,6 +8,7 @@ pub mod list;
 pub mod map;
 pub mod queue;
 pub mod report;
+pub mod scorecard;
 
 use crate::components::layout::pick;
 use crate::domain::workflow::{Action, State};
