@@ -105,7 +105,7 @@ bench-alerts:
 # a fresh database bulk-loaded (set-based SQL, not the ingest path) with
 # BENCH_QUERY_READINGS_SQLITE / _PG readings and their rollups, and the dashboard queries
 # timed. The stated goal run on PostgreSQL is 50,000,000 readings (BENCH_QUERY_READINGS_PG=
-# 50000000: about 13 GB of disk and a fill of about 9 min); the default keeps disk and time small.
+# 50000000: 11.6 GB of disk and a bulk load of about 5 min); the default keeps disk and time small.
 BENCH_READINGS ?= 2000000
 BENCH_QUERY_READINGS_SQLITE ?= 10000000
 BENCH_QUERY_READINGS_PG ?= 10000000

@@ -200,7 +200,7 @@ fn args() -> Args {
         || a.runs == 0
         || a.shapes.is_empty()
         || !(0.0..=1.0).contains(&a.retry_share)
-        || a.corrections > a.readings
+        || (a.readings > 0 && a.corrections > a.readings)
         // Readings within the API's five years.
         || a.readings.div_ceil(a.meters) > 4 * 365 * 24
         || a.query_readings.div_ceil(a.meters) > 4 * 365 * 24
