@@ -26,7 +26,6 @@
 use app::db::{skyeye, DbKind};
 use app::state::Config;
 use base64::Engine;
-use leptos::prelude::LeptosOptions;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -35,7 +34,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-type Res<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+use citylink_server::bench::{fresh_database, leptos_options, ms, pct, Res};
 
 const SOURCE: &str = "bench";
 /// Alert types of the demo reference data that analytics raise (camera health ones excluded),
@@ -133,70 +132,6 @@ async fn main() {
             std::process::exit(1);
         }
     }
-}
-
-/// A fresh, empty database: the SQLite file (and its WAL) deleted, the PostgreSQL database
-/// dropped and created again (through the server's `postgres` database).
-async fn fresh_database(url: &str) -> Res<()> {
-    match DbKind::from_url(url) {
-        Some(DbKind::Sqlite) => {
-            let path = url
-                .strip_prefix("sqlite://")
-                .or_else(|| url.strip_prefix("sqlite:"))
-                .unwrap_or("")
-                .split('?')
-                .next()
-                .unwrap_or("");
-            if path.is_empty() || path == ":memory:" {
-                return Ok(());
-            }
-            for suffix in ["", "-wal", "-shm"] {
-                let p = format!("{path}{suffix}");
-                if std::path::Path::new(&p).exists() {
-                    std::fs::remove_file(&p)?;
-                }
-            }
-            Ok(())
-        }
-        Some(DbKind::Postgres) => {
-            use sqlx::Connection;
-            sqlx::any::install_default_drivers();
-            let (base, query) = match url.split_once('?') {
-                Some((b, q)) => (b, format!("?{q}")),
-                None => (url, String::new()),
-            };
-            let (server, name) = base.rsplit_once('/').ok_or("no database name in the URL")?;
-            if name.is_empty()
-                || name == "postgres"
-                || !name
-                    .chars()
-                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            {
-                return Err(format!(
-                    "database name {name:?}: use a-z, 0-9 and _ (not postgres: it is dropped)"
-                )
-                .into());
-            }
-            let mut c = sqlx::AnyConnection::connect(&format!("{server}/postgres{query}")).await?;
-            sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&mut c)
-                .await?;
-            sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-                .execute(&mut c)
-                .await?;
-            c.close().await?;
-            Ok(())
-        }
-        None => Err("the URL must start with sqlite: or postgres://".into()),
-    }
-}
-
-fn leptos_options() -> LeptosOptions {
-    LeptosOptions::builder()
-        .output_name("citylink")
-        .site_root("target/site")
-        .site_pkg_dir("pkg")
-        .build()
 }
 
 /// One planned post: a batch, posted once, or twice at the same moment.
@@ -628,18 +563,4 @@ async fn post(
             s.failed += 1;
         }
     }
-}
-
-/// Nearest-rank percentile of sorted durations.
-fn pct(sorted: &[Duration], p: f64) -> Duration {
-    if sorted.is_empty() {
-        return Duration::ZERO;
-    }
-    let n = sorted.len();
-    let rank = ((p / 100.0) * n as f64).ceil() as usize;
-    sorted[rank.clamp(1, n) - 1]
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1000.0
 }
