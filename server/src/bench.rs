@@ -1,5 +1,5 @@
 //! What the load benchmarks (`src/bin/bench_*.rs`) share: a fresh database, Leptos options
-//! for an in-process app, and percentiles.
+//! for an in-process app, posting with retries, and percentiles.
 use app::db::DbKind;
 use leptos::prelude::LeptosOptions;
 use std::time::Duration;
@@ -68,6 +68,56 @@ pub fn leptos_options() -> LeptosOptions {
         .site_root("target/site")
         .site_pkg_dir("pkg")
         .build()
+}
+
+/// Posts a JSON `body` with the key `secret`, trying again after a failure (an error status,
+/// an answer that does not decode, a connection error) up to `attempts` times. Every try
+/// goes to `record`: the decoded answer (None for a failure, which is printed after
+/// `label`), its latency, and whether it was the last try.
+pub async fn post_retrying<A: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    endpoint: &str,
+    secret: &str,
+    body: &[u8],
+    label: &str,
+    attempts: u32,
+    mut record: impl FnMut(Option<A>, Duration, bool),
+) {
+    for attempt in 1..=attempts {
+        let t = std::time::Instant::now();
+        let r = client
+            .post(endpoint)
+            .bearer_auth(secret)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_vec())
+            .send()
+            .await;
+        let answer = match r {
+            Ok(r) if r.status().is_success() => r
+                .bytes()
+                .await
+                .ok()
+                .and_then(|bytes| serde_json::from_slice::<A>(&bytes).ok()),
+            Ok(r) => {
+                let status = r.status();
+                let text = r.text().await.unwrap_or_default();
+                eprintln!(
+                    "{label}: {status} {}",
+                    text.chars().take(300).collect::<String>()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("{label}: {e}");
+                None
+            }
+        };
+        let done = answer.is_some();
+        record(answer, t.elapsed(), attempt == attempts);
+        if done {
+            return;
+        }
+    }
 }
 
 /// The `p`-th percentile (nearest rank) of sorted durations.

@@ -34,7 +34,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use citylink_server::bench::{fresh_database, leptos_options, ms, pct, Res};
+use citylink_server::bench::{fresh_database, leptos_options, ms, pct, post_retrying, Res};
 
 const SOURCE: &str = "bench";
 /// Alert types of the demo reference data that analytics raise (camera health ones excluded),
@@ -509,7 +509,7 @@ async fn run(a: Args) -> Res<bool> {
     Ok(ok)
 }
 
-/// Posts batch `b` (a retry is the same bytes), retrying 5xx and connection errors.
+/// Posts one batch, retrying 5xx and connection errors.
 async fn post(
     client: &reqwest::Client,
     endpoint: &str,
@@ -518,49 +518,23 @@ async fn post(
     seen: &Mutex<Seen>,
     b: usize,
 ) {
-    for attempt in 1..=ATTEMPTS {
-        let t = Instant::now();
-        let r = client
-            .post(endpoint)
-            .bearer_auth(secret)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_vec())
-            .send()
-            .await;
-        let answer = match r {
-            Ok(r) if r.status().is_success() => r
-                .bytes()
-                .await
-                .ok()
-                .and_then(|bytes| serde_json::from_slice::<Answer>(&bytes).ok()),
-            Ok(r) => {
-                let status = r.status();
-                let text = r.text().await.unwrap_or_default();
-                eprintln!(
-                    "batch {b}: {status} {}",
-                    text.chars().take(200).collect::<String>()
-                );
-                None
-            }
-            Err(e) => {
-                eprintln!("batch {b}: {e}");
-                None
-            }
-        };
-        let took = t.elapsed();
+    let record = |answer: Option<Answer>, took: Duration, last: bool| {
         let mut s = seen.lock().expect("not poisoned");
         s.posts += 1;
-        if let Some(a) = answer {
-            s.latencies.push(took);
-            let p = &mut s.per_batch[b];
-            p.0 += a.accepted;
-            p.1 += a.duplicates;
-            p.2 += a.rejected;
-            return;
+        match answer {
+            Some(a) => {
+                s.latencies.push(took);
+                let p = &mut s.per_batch[b];
+                p.0 += a.accepted;
+                p.1 += a.duplicates;
+                p.2 += a.rejected;
+            }
+            None => {
+                s.server_errors += 1;
+                s.failed += usize::from(last);
+            }
         }
-        s.server_errors += 1;
-        if attempt == ATTEMPTS {
-            s.failed += 1;
-        }
-    }
+    };
+    let label = format!("batch {b}");
+    post_retrying(client, endpoint, secret, body, &label, ATTEMPTS, record).await
 }

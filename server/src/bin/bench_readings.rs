@@ -63,7 +63,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use citylink_server::bench::{fresh_database, leptos_options, ms, pct, Res};
+use citylink_server::bench::{fresh_database, leptos_options, ms, pct, post_retrying, Res};
 
 /// The key's source: readings are stored with source `api:bench`.
 const SOURCE: &str = "bench";
@@ -832,51 +832,24 @@ async fn post(
     seen: &Mutex<Seen>,
     label: &str,
 ) {
-    for attempt in 1..=ATTEMPTS {
-        let t = Instant::now();
-        let r = client
-            .post(endpoint)
-            .bearer_auth(secret)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body.to_vec())
-            .send()
-            .await;
-        let answer = match r {
-            Ok(r) if r.status().is_success() => r
-                .bytes()
-                .await
-                .ok()
-                .and_then(|bytes| serde_json::from_slice::<Answer>(&bytes).ok()),
-            Ok(r) => {
-                let status = r.status();
-                let text = r.text().await.unwrap_or_default();
-                eprintln!(
-                    "{label}: {status} {}",
-                    text.chars().take(300).collect::<String>()
-                );
-                None
-            }
-            Err(e) => {
-                eprintln!("{label}: {e}");
-                None
-            }
-        };
-        let took = t.elapsed();
+    let record = |answer: Option<Answer>, took: Duration, last: bool| {
         let mut s = seen.lock().expect("not poisoned");
         s.posts += 1;
-        if let Some(a) = answer {
-            s.latencies.push(took);
-            s.created += a.created;
-            s.unchanged += a.unchanged;
-            s.corrected += a.corrected;
-            s.rejected += a.rejected;
-            return;
+        match answer {
+            Some(a) => {
+                s.latencies.push(took);
+                s.created += a.created;
+                s.unchanged += a.unchanged;
+                s.corrected += a.corrected;
+                s.rejected += a.rejected;
+            }
+            None => {
+                s.server_errors += 1;
+                s.failed += usize::from(last);
+            }
         }
-        s.server_errors += 1;
-        if attempt == ATTEMPTS {
-            s.failed += 1;
-        }
-    }
+    };
+    post_retrying(client, endpoint, secret, body, label, ATTEMPTS, record).await
 }
 
 async fn db_size(store: &Store) -> Option<i64> {
