@@ -42,11 +42,14 @@ pub async fn lock_month(tx: &mut Tx, kind: DbKind, m: Month) -> sqlx::Result<()>
     Ok(())
 }
 
-/// True when the month is published.
-pub async fn is_published(tx: &mut Tx, m: Month) -> sqlx::Result<bool> {
+/// True when the month is published (in a transaction, or on the pool).
+pub async fn is_published<'e, E>(ex: E, m: Month) -> sqlx::Result<bool>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM assessments WHERE month = $1")
         .bind(m.code())
-        .fetch_one(&mut **tx)
+        .fetch_one(ex)
         .await?;
     Ok(n > 0)
 }
@@ -65,28 +68,9 @@ pub async fn view(store: &Store, u: &CurrentUser, month: &str) -> Result<Assessm
     } else {
         Month::parse(month).ok_or_else(|| AppError::field("month", K::BadDate))?
     };
-    let (f, t, a, b) = bounds(m)?;
-    let stored: Option<(String, i64, String)> = sqlx::query_as(
-        "SELECT s.report, s.published_at, u.display_name FROM assessments s JOIN users u ON u.id = s.published_by \
-         WHERE s.month = $1",
-    )
-    .bind(m.code())
-    .fetch_optional(store.pool())
-    .await?;
-    let (mut report, published_at, published_by) = match stored {
-        Some((json, at, by)) => {
-            let r: EvaluationReport = serde_json::from_str(&json).map_err(|e| {
-                tracing::error!(error = %e, month = %m.code(), "stored assessment does not decode");
-                AppError::Internal
-            })?;
-            (r, Some(fmt_local(at)), Some(by))
-        }
-        None => (
-            super::evaluation::report(store, &f, &t, a, b).await?,
-            None,
-            None,
-        ),
-    };
+    let (_, _, a, b) = bounds(m)?;
+    let (mut report, published) = month_report(store, m).await?;
+    let (published_at, published_by) = published.unzip();
     if u.role == Role::DeptHead {
         limit_to(&mut report.rows, u.department_id);
     }
@@ -111,6 +95,33 @@ pub async fn view(store: &Store, u: &CurrentUser, month: &str) -> Result<Assessm
         may_publish: publisher && refusal.is_none(),
         published_months,
     })
+}
+
+/// A month's evaluation: as published (with when and by whom), else computed now.
+pub async fn month_report(
+    store: &Store,
+    m: Month,
+) -> Result<(EvaluationReport, Option<(String, String)>), AppError> {
+    let stored: Option<(String, i64, String)> = sqlx::query_as(
+        "SELECT s.report, s.published_at, u.display_name FROM assessments s JOIN users u ON u.id = s.published_by \
+         WHERE s.month = $1",
+    )
+    .bind(m.code())
+    .fetch_optional(store.pool())
+    .await?;
+    match stored {
+        Some((json, at, by)) => {
+            let r: EvaluationReport = serde_json::from_str(&json).map_err(|e| {
+                tracing::error!(error = %e, month = %m.code(), "stored assessment does not decode");
+                AppError::Internal
+            })?;
+            Ok((r, Some((fmt_local(at), by))))
+        }
+        None => {
+            let (f, t, a, b) = bounds(m)?;
+            Ok((super::evaluation::report(store, &f, &t, a, b).await?, None))
+        }
+    }
 }
 
 /// Publishes (freezes) a month's assessment: leaders and administrators, once the month is
@@ -141,7 +152,7 @@ pub async fn publish(
     let now = now_ms();
     let mut tx = store.begin().await?;
     lock_month(&mut tx, store.kind, m).await?;
-    let published = is_published(&mut tx, m).await?;
+    let published = is_published(&mut *tx, m).await?;
     let pending: i64 = sqlx::query_scalar(PENDING)
         .bind(a)
         .bind(b)

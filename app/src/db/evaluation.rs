@@ -266,11 +266,9 @@ pub async fn appealable(
     let Some((id, dispatched_at)) = a else {
         return Ok(None);
     };
-    let published: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM assessments WHERE month = $1")
-        .bind(super::assessments::month_of(dispatched_at).code())
-        .fetch_one(store.pool())
-        .await?;
-    Ok((published == 0).then_some(id))
+    let month = super::assessments::month_of(dispatched_at);
+    let published = super::assessments::is_published(store.pool(), month).await?;
+    Ok((!published).then_some(id))
 }
 
 /// Files an appeal against the deduction on an assignment of the caller's department.
@@ -311,7 +309,7 @@ pub async fn file_appeal(
     // The month's assessment, once published, no longer changes: no appeal about it.
     let month = super::assessments::month_of(dispatched_at);
     super::assessments::lock_month(&mut tx, store.kind, month).await?;
-    if super::assessments::is_published(&mut tx, month).await? {
+    if super::assessments::is_published(&mut *tx, month).await? {
         return Err(AppError::Refused(
             crate::domain::workflow::Refusal::MonthPublished,
         ));

@@ -1,5 +1,5 @@
-//! A department's scorecard: its evaluation this month so far against last month, its
-//! overdue cases, its pending appeals and its ranks in the published assessments.
+//! A department's scorecard: its evaluation this month so far against last month (as
+//! published, once it is), its overdue cases, its pending appeals and its ranks in the published assessments.
 use super::assessments::month_of;
 use super::{local_day_start_ms, now_ms, Store};
 use crate::domain::Role;
@@ -58,7 +58,6 @@ pub async fn scorecard(
         .format("%Y-%m-%d")
         .to_string();
     let (this_from, _) = this.days();
-    let (last_from, last_to) = last.days();
     let day = |d: &str| local_day_start_ms(d).ok_or(AppError::Internal);
     let this_rep = super::evaluation::report(
         store,
@@ -68,14 +67,8 @@ pub async fn scorecard(
         day(&today)? + DAY_MS,
     )
     .await?;
-    let last_rep = super::evaluation::report(
-        store,
-        &last_from,
-        &last_to,
-        day(&last_from)?,
-        day(&last_to)? + DAY_MS,
-    )
-    .await?;
+    // Last month as published (frozen), once it is.
+    let (last_rep, _) = super::assessments::month_report(store, last).await?;
     let (this_row, ranked) = own(this_rep, dept);
     let (last_row, ranked_last) = own(last_rep, dept);
     let filter = CaseFilter {
