@@ -365,16 +365,6 @@ async fn store_impl(
     Ok(outcomes)
 }
 
-/// SQLite writer: a 64 MiB page cache, and a checkpoint every 32,768 pages of WAL rather than
-/// 1,000 (a live-feed batch dirties every meter's last index page, about 4,000 pages: with the
-/// default every commit was followed by a checkpoint writing those pages once more; measured
-/// at 2,000,000 readings hour-major, 8,192 pages gave 66,000 readings/s, 32,768 gave 76,000–
-/// 78,000).
-const SQLITE_PRAGMAS: [&str; 2] = [
-    "PRAGMA cache_size = -65536",
-    "PRAGMA wal_autocheckpoint = 32768",
-];
-
 /// Inserts `chunk` (in key order) where new; returns the rows that were stored before, each
 /// with its stored value as far as it could be read without a lock (PostgreSQL: `None` for a
 /// reading committed by a concurrent batch after this statement began), and whether the
@@ -428,10 +418,6 @@ async fn insert_new(
     let mut prefix = String::new();
     if open {
         prefix.push_str("RELEASE readings_new;\n");
-    } else {
-        for p in SQLITE_PRAGMAS {
-            let _ = writeln!(prefix, "{p};");
-        }
     }
     prefix.push_str("SAVEPOINT readings_new;");
     (&mut **tx).execute(prefix.as_str()).await?;

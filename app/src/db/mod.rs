@@ -84,6 +84,14 @@ pub enum StoreError {
 const SQLITE_PRAGMAS: &str = "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
                               PRAGMA synchronous = FULL;";
 
+/// The writer only: a 64 MiB page cache, and a checkpoint every 32,768 pages of WAL rather
+/// than 1,000 (a live-feed batch of readings dirties every meter's last index page, about
+/// 4,000 pages: with the default every commit was followed by a checkpoint writing those pages
+/// once more; measured at 2,000,000 readings hour-major, 8,192 pages gave 66,000 readings/s,
+/// 32,768 gave 76,000–78,000).
+const SQLITE_WRITER_PRAGMAS: &str =
+    "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 32768;";
+
 impl Store {
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
@@ -117,6 +125,7 @@ impl Store {
                         Box::pin(async move {
                             c.execute("PRAGMA journal_mode = WAL;").await?;
                             c.execute(SQLITE_PRAGMAS).await?;
+                            c.execute(SQLITE_WRITER_PRAGMAS).await?;
                             Ok(())
                         })
                     })
