@@ -153,7 +153,7 @@ fn Assessment(v: AssessmentView, publish: ServerAction<PublishAssessment>) -> im
                 }}
             </h2>
             {match (v.published_at.clone(), v.published_by.clone()) {
-                (Some(at), Some(by)) => view! { <p>{t!(i18n, assessment_published_at)} " " {at} " · " {by} ". " {t!(i18n, assessment_frozen_help)}</p> }.into_any(),
+                (Some(at), Some(by)) => view! { <p>{t!(i18n, assessment_published_at)} " " {at} " · " {by} " · " {t!(i18n, assessment_frozen_help)}</p> }.into_any(),
                 _ => view! { <p class="muted">{t!(i18n, assessment_draft_help)}</p> }.into_any(),
             }}
             {(v.pending_appeals > 0).then(|| view! {
