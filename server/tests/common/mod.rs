@@ -24,7 +24,14 @@ pub struct TestApp {
     pub router: Router,
     pub state: AppState,
     pub backend: Backend,
-    cleanup: Option<(String, String)>,
+    cleanup: Cleanup,
+}
+
+/// What `finish` removes: the SQLite file (with its WAL and shared-memory files) or the
+/// PostgreSQL database.
+enum Cleanup {
+    SqliteFile(std::path::PathBuf),
+    PgDatabase { base: String, db: String },
 }
 
 pub struct Resp {
@@ -95,7 +102,10 @@ impl TestApp {
         let (url, cleanup) = match backend {
             Backend::Sqlite => {
                 let path = std::env::temp_dir().join(format!("citylink-test-{id}.db"));
-                (format!("sqlite:{}", path.display()), None)
+                (
+                    format!("sqlite:{}", path.display()),
+                    Cleanup::SqliteFile(path),
+                )
             }
             Backend::Postgres => {
                 let base = pg_base_url();
@@ -112,7 +122,7 @@ impl TestApp {
                     .expect("create test database");
                 admin.close().await;
                 let (head, _) = base.rsplit_once('/').expect("database URL has a path");
-                (format!("{head}/{db}"), Some((base, db)))
+                (format!("{head}/{db}"), Cleanup::PgDatabase { base, db })
             }
         };
         let mut config = test_config(url);
@@ -315,16 +325,25 @@ impl TestApp {
 
     pub async fn finish(self) {
         self.state.store.close().await;
-        if let Some((base, db)) = self.cleanup {
-            if let Ok(admin) = AnyPoolOptions::new()
-                .max_connections(1)
-                .connect(&base)
-                .await
-            {
-                let _ = admin
-                    .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
-                    .await;
-                admin.close().await;
+        match self.cleanup {
+            Cleanup::SqliteFile(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            Cleanup::PgDatabase { base, db } => {
+                if let Ok(admin) = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&base)
+                    .await
+                {
+                    let _ = admin
+                        .execute(format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)").as_str())
+                        .await;
+                    admin.close().await;
+                }
             }
         }
     }
