@@ -865,6 +865,150 @@ impl Painter<'_> {
     }
 }
 
+/// One district on [`district_map`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MapDistrict {
+    pub name: String,
+    pub value: f64,
+    /// Where a click leads (the list behind the figure).
+    pub href: String,
+}
+
+/// Side of a unit-grid cell on [`district_map`], in SVG units.
+pub const MAP_CELL: u32 = 20;
+
+/// The unit grids as a map, each district shaded by its value (pale to deep, the deepest at
+/// the largest value) and drawn as one link, with its name and value at its centre and a white
+/// border between districts. `cells` are (column, row, district index) with row 0 at the
+/// south; `districts` are indexed by that district index. Written by hand (rectangles, lines
+/// and text): plotters has no links.
+pub fn district_map(
+    title: &str,
+    unit: &str,
+    cells: &[(i64, i64, usize)],
+    districts: &[MapDistrict],
+) -> String {
+    let cols = cells.iter().map(|c| c.0).max().unwrap_or(0) + 1;
+    let rows = cells.iter().map(|c| c.1).max().unwrap_or(0) + 1;
+    let s = MAP_CELL as i64;
+    let legend_h = 40;
+    let (w, h) = (cols * s, rows * s + legend_h);
+    let max = districts.iter().map(|d| d.value).fold(0.0, f64::max);
+    let shade = |v: f64| -> RGBColor {
+        let t = if max > 0.0 {
+            (v / max).clamp(0.0, 1.0).sqrt()
+        } else {
+            0.0
+        };
+        let lerp = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * t).round() as u8;
+        RGBColor(lerp(0xe6, 0x1d), lerp(0xee, 0x4f), lerp(0xf8, 0x91))
+    };
+    let hex = |c: RGBColor| format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2);
+    let y = |row: i64| (rows - 1 - row) * s;
+    let title_x = escape_xml(title);
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {w} {h}\" width=\"100%\" \
+         role=\"group\" aria-label=\"{title_x}\" class=\"chart district-map\" font-family=\"{FONT_FAMILY}\">\n<title>{title_x}</title>\n"
+    );
+    let at: std::collections::HashMap<(i64, i64), usize> =
+        cells.iter().map(|c| ((c.0, c.1), c.2)).collect();
+    for (i, d) in districts.iter().enumerate() {
+        let mine: Vec<_> = cells.iter().filter(|c| c.2 == i).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let label = format!("{}: {}", d.name, with_unit(&compact(d.value), unit));
+        out.push_str(&format!(
+            "<a href=\"{}\" aria-label=\"{}\" data-district=\"{i}\"><title>{}</title>",
+            escape_xml(&d.href),
+            escape_xml(&label),
+            escape_xml(&label)
+        ));
+        let fill = hex(shade(d.value));
+        for c in &mine {
+            out.push_str(&format!(
+                "<rect x=\"{}\" y=\"{}\" width=\"{s}\" height=\"{s}\" fill=\"{fill}\"/>",
+                c.0 * s,
+                y(c.1)
+            ));
+        }
+        out.push_str("</a>\n");
+    }
+    // Borders between districts.
+    out.push_str("<g stroke=\"#ffffff\" stroke-width=\"2\">");
+    for &(col, row, d) in cells {
+        if at.get(&(col + 1, row)).is_some_and(|&o| o != d) {
+            let x = (col + 1) * s;
+            out.push_str(&format!(
+                "<line x1=\"{x}\" y1=\"{}\" x2=\"{x}\" y2=\"{}\"/>",
+                y(row),
+                y(row) + s
+            ));
+        }
+        if at.get(&(col, row + 1)).is_some_and(|&o| o != d) {
+            let yy = y(row);
+            out.push_str(&format!(
+                "<line x1=\"{}\" y1=\"{yy}\" x2=\"{}\" y2=\"{yy}\"/>",
+                col * s,
+                col * s + s
+            ));
+        }
+    }
+    out.push_str("</g>\n");
+    // Names and values at each district's centre, light on deep shades and dark on pale.
+    for (i, d) in districts.iter().enumerate() {
+        let mine: Vec<_> = cells.iter().filter(|c| c.2 == i).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let n = mine.len() as f64;
+        let cx = mine
+            .iter()
+            .map(|c| (c.0 as f64 + 0.5) * s as f64)
+            .sum::<f64>()
+            / n;
+        let cy = mine
+            .iter()
+            .map(|c| y(c.1) as f64 + s as f64 / 2.0)
+            .sum::<f64>()
+            / n;
+        let deep = max > 0.0 && d.value / max > 0.35;
+        let (fg, halo) = if deep {
+            ("#ffffff", "#1d4f91")
+        } else {
+            ("#1b2a3a", "#e6eef8")
+        };
+        out.push_str(&format!(
+            "<text x=\"{cx:.0}\" y=\"{:.0}\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"600\" fill=\"{fg}\" \
+             stroke=\"{halo}\" stroke-width=\"3\" paint-order=\"stroke\" pointer-events=\"none\">{}</text>\
+             <text x=\"{cx:.0}\" y=\"{:.0}\" text-anchor=\"middle\" font-size=\"15\" fill=\"{fg}\" \
+             stroke=\"{halo}\" stroke-width=\"3\" paint-order=\"stroke\" pointer-events=\"none\">{}</text>\n",
+            cy - 4.0,
+            escape_xml(&d.name),
+            cy + 14.0,
+            escape_xml(&with_unit(&compact(d.value), unit))
+        ));
+    }
+    // Legend: five steps from 0 to the largest value.
+    let ly = rows * s + 12;
+    for k in 0..5 {
+        let v = max * k as f64 / 4.0;
+        out.push_str(&format!(
+            "<rect x=\"{}\" y=\"{ly}\" width=\"28\" height=\"12\" fill=\"{}\"/>",
+            k * 28,
+            hex(shade(v))
+        ));
+    }
+    out.push_str(&format!(
+        "<text x=\"0\" y=\"{}\" font-size=\"11\" fill=\"#555555\">0</text>\
+         <text x=\"140\" y=\"{}\" text-anchor=\"end\" font-size=\"11\" fill=\"#555555\">{}</text>\n</svg>",
+        ly + 26,
+        ly + 26,
+        escape_xml(&with_unit(&compact(max), unit))
+    ));
+    out
+}
+
 /// Draws with plotters into a string and turns plotters' document into the inline element.
 fn render(width: u32, height: u32, title: &str, draw: impl FnOnce(&Painter)) -> String {
     let mut raw = String::new();
@@ -952,6 +1096,34 @@ fn strip_styles(mut svg: String) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn district_map_links_and_shades_each_district() {
+        // Two districts side by side, 2 x 1 cells each.
+        let cells = [(0, 0, 0), (1, 0, 0), (2, 0, 1), (3, 0, 1)];
+        let d = [
+            MapDistrict {
+                name: "小店区".into(),
+                value: 0.0,
+                href: "/cases?district=1&a=b".into(),
+            },
+            MapDistrict {
+                name: "迎泽区".into(),
+                value: 12.0,
+                href: "/cases?district=2".into(),
+            },
+        ];
+        let svg = district_map("地图", "", &cells, &d);
+        assert_eq!(svg.matches("<a href=").count(), 2);
+        assert!(svg.contains("href=\"/cases?district=1&amp;a=b\""));
+        // The empty district is the palest shade, the largest the deepest.
+        assert!(svg.contains("fill=\"#e6eef8\""));
+        assert!(svg.contains("fill=\"#1d4f91\""));
+        // One border, between columns 1 and 2.
+        assert_eq!(svg.matches("<line ").count(), 1);
+        assert!(svg.contains("迎泽区: 12"));
+        assert!(!svg.contains("style="));
+    }
 
     fn labels(title: &str) -> Labels {
         Labels {

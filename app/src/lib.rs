@@ -85,6 +85,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin/catalogue") ssr=SsrMode::Async view=pages::cases::catalogue::CatalogueList />
                         <Route path=path!("/admin/catalogue/:id") ssr=SsrMode::Async view=pages::cases::catalogue::ClassEdit />
                         <Route path=path!("/admin/calendar") ssr=SsrMode::Async view=pages::cases::catalogue::CalendarPage />
+                        <Route path=path!("/overview") ssr=SsrMode::Async view=pages::overview::OverviewPage />
+                        <Route path=path!("/wall") ssr=SsrMode::Async view=pages::overview::WallPage />
                         <Route path=path!("/queue") ssr=SsrMode::Async view=pages::cases::queue::Queue />
                         <Route path=path!("/cases") ssr=SsrMode::Async view=pages::cases::list::CaseList />
                         <Route path=path!("/cases/new") ssr=SsrMode::Async view=pages::cases::report::ReportNew />

@@ -331,6 +331,23 @@ pub fn spawn_jobs(state: AppState) {
             }
         });
     }
+    {
+        // Hourly snapshots of the overview's state figures (overdue cases, critical alerts
+        // not yet acknowledged), to compare with 24 hours later. Checked every 10 minutes;
+        // the first run in an hour (on any app server) stores it.
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                if let Err(e) =
+                    app::db::overview::take_snapshots(&state.store, app::db::now_ms()).await
+                {
+                    tracing::warn!(error = %e, "overview snapshot failed");
+                }
+            }
+        });
+    }
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
         loop {

@@ -227,6 +227,7 @@ pub async fn report_case(data: MultipartData) -> Result<i64, AppError> {
         route_department_id: None,
     };
     let (id, _code) = crate::db::cases::report(&st.store, &u, &actor(&u), &r, form.photos).await?;
+    st.live.publish(&st.store, "cases").await;
     leptos_axum::redirect(&format!("/cases/{id}?done=report"));
     Ok(id)
 }
@@ -263,6 +264,7 @@ pub async fn case_step(data: MultipartData) -> Result<String, AppError> {
     ) {
         st.live.publish(&st.store, "incidents").await;
     }
+    st.live.publish(&st.store, "cases").await;
     leptos_axum::redirect(&format!("/cases/{case_id}?done={}", action.code()));
     Ok(next.code().to_string())
 }

@@ -8,4 +8,5 @@ pub mod energy;
 pub mod energy_targets;
 pub mod energy_upload;
 pub mod evaluation;
+pub mod overview;
 pub mod skyeye;

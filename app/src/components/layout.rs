@@ -166,6 +166,14 @@ const NAV: &[NavItem] = &[
         area: Area::Home,
     },
     NavItem {
+        href: "/overview",
+        area: Area::Overview,
+    },
+    NavItem {
+        href: "/wall",
+        area: Area::Overview,
+    },
+    NavItem {
         href: "/queue",
         area: Area::Queue,
     },
@@ -242,6 +250,8 @@ const NAV: &[NavItem] = &[
 fn nav_label(locale: Locale, href: &str) -> &'static str {
     match href {
         "/" => td_string!(locale, nav_home),
+        "/overview" => td_string!(locale, nav_overview),
+        "/wall" => td_string!(locale, nav_wall),
         "/queue" => td_string!(locale, nav_queue),
         "/cases/new" => td_string!(locale, nav_report),
         "/cases" => td_string!(locale, nav_cases),

@@ -21,6 +21,7 @@ pub mod energy_targets;
 pub mod evaluation;
 pub mod grids;
 pub mod ingest;
+pub mod overview;
 pub mod scorecard;
 pub mod seed;
 pub mod sessions;

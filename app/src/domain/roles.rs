@@ -46,6 +46,8 @@ pub enum Area {
     Energy,
     /// A department's scorecard: department heads (their own), leaders and administrators.
     Scorecard,
+    /// The leadership overview and the big screen: leaders and administrators.
+    Overview,
 }
 
 impl Role {
@@ -106,6 +108,7 @@ impl Role {
             ),
             Area::Appeals => matches!(self, Role::Dispatcher | Role::DeptHead),
             Area::Scorecard => matches!(self, Role::DeptHead | Role::Leader | Role::Admin),
+            Area::Overview => matches!(self, Role::Leader | Role::Admin),
             Area::Alerts => matches!(
                 self,
                 Role::Admin

@@ -102,3 +102,5 @@ mod skyeye;
 pub use skyeye::*;
 mod energy;
 pub use energy::*;
+mod overview;
+pub use overview::*;

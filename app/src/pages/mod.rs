@@ -6,4 +6,5 @@ pub mod energy;
 pub mod home;
 pub mod login;
 pub mod not_found;
+pub mod overview;
 pub mod skyeye;

@@ -15,7 +15,11 @@ use tokio::sync::broadcast::error::RecvError;
 pub async fn events(State(st): State<AppState>, Extension(caller): Extension<Caller>) -> Response {
     match &caller.user {
         None => return StatusCode::UNAUTHORIZED.into_response(),
-        Some(u) if !u.role.may_open(Area::Alerts) && !u.role.may_open(Area::Cameras) => {
+        Some(u)
+            if !u.role.may_open(Area::Alerts)
+                && !u.role.may_open(Area::Cameras)
+                && !u.role.may_open(Area::Overview) =>
+        {
             return StatusCode::FORBIDDEN.into_response()
         }
         Some(_) => {}
