@@ -1,5 +1,9 @@
 //! What the load benchmarks (`src/bin/bench_*.rs`) share: a fresh database, Leptos options
-//! for an in-process app, posting with retries, and percentiles.
+//! for an in-process app, posting with retries, and percentiles; the synthetic cases
+//! ([`cases`]) and the bulk-loaded readings ([`readings`]) of the benchmarks at scale.
+pub mod cases;
+pub mod readings;
+
 use app::db::DbKind;
 use leptos::prelude::LeptosOptions;
 use std::time::Duration;
