@@ -7,7 +7,10 @@
 #   make bench  time the case list and the evaluation at 1,000,000 cases on SQLite and
 #               PostgreSQL (server/src/bin/bench_cases.rs), then the Sky Eye alert API under
 #               load (make bench-alerts, server/src/bin/bench_alerts.rs), then the readings
-#               API and the energy dashboards (make bench-readings, server/src/bin/bench_readings.rs)
+#               API and the energy dashboards (make bench-readings, server/src/bin/bench_readings.rs),
+#               then the leadership overview's server render (make bench-overview,
+#               server/src/bin/bench_overview.rs); `make bench-lcp` measures the overview's
+#               largest contentful paint in headless Chromium (scripts/bench-lcp.js)
 #
 # Each install step checks first, so a warm machine skips what it has.
 SHELL := /bin/bash
@@ -22,7 +25,7 @@ BINARYEN_VERSION := 132.0.0
 WASM_BINDGEN_VERSION = $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test build tools browser-tools test-rust test-e2e bench bench-cases bench-alerts bench-readings clean
+.PHONY: run test build tools browser-tools test-rust test-e2e bench bench-cases bench-alerts bench-readings bench-overview bench-lcp clean
 
 # Where cargo puts the binary (CI may point CARGO_TARGET_DIR at a cache outside the clone).
 BIN = $(or $(CARGO_TARGET_DIR),target)/release/citylink
@@ -72,7 +75,7 @@ BENCH_RUNS ?= 50
 BENCH_DIR ?= target/bench
 BENCH_BIN = $(or $(CARGO_TARGET_DIR),target)/release/bench-cases
 
-bench: bench-cases bench-alerts bench-readings
+bench: bench-cases bench-alerts bench-readings bench-overview
 
 bench-cases:
 	cargo build --release -p citylink-server --bin bench-cases
@@ -118,6 +121,40 @@ bench-readings:
 	  --clients $(BENCH_CLIENTS) --query-readings $(BENCH_QUERY_READINGS_SQLITE)
 	scripts/test-postgres.sh bash -c '$(BENCH_READINGS_BIN) --database-url "$${CITYLINK_TEST_PG_URL%/*}/citylink_bench_readings" \
 	  --readings $(BENCH_READINGS) --clients $(BENCH_CLIENTS) --query-readings $(BENCH_QUERY_READINGS_PG)'
+
+# The leadership overview's server render at scale: a fresh database (the SQLite file
+# recreated, the PostgreSQL database `citylink_bench_overview` dropped and created) with the
+# demo accounts and cameras, synthetic cases (as bench-cases) and bulk-loaded readings with
+# their rollups (as bench-readings), then GET /overview as the leader through the real router
+# and the overview's data function timed BENCH_RUNS times, with the time of each of its SQL
+# statements. The goal run is PostgreSQL at 1,000,000 cases and 50,000,000 readings (about
+# 13 GB of disk, 10 min of loading); SQLite gets a small quick run.
+BENCH_OVERVIEW_CASES ?= 1000000
+BENCH_OVERVIEW_READINGS ?= 50000000
+BENCH_OVERVIEW_CASES_SQLITE ?= 100000
+BENCH_OVERVIEW_READINGS_SQLITE ?= 1000000
+BENCH_OVERVIEW_BIN = $(or $(CARGO_TARGET_DIR),target)/release/bench-overview
+
+bench-overview:
+	cargo build --release -p citylink-server --bin bench-overview
+	mkdir -p $(BENCH_DIR)
+	$(BENCH_OVERVIEW_BIN) --database-url sqlite:$(BENCH_DIR)/overview.db --cases $(BENCH_OVERVIEW_CASES_SQLITE) \
+	  --readings $(BENCH_OVERVIEW_READINGS_SQLITE) --runs $(BENCH_RUNS)
+	scripts/test-postgres.sh bash -c '$(BENCH_OVERVIEW_BIN) --database-url "$${CITYLINK_TEST_PG_URL%/*}/citylink_bench_overview" \
+	  --cases $(BENCH_OVERVIEW_CASES) --readings $(BENCH_OVERVIEW_READINGS) --runs $(BENCH_RUNS)'
+
+# Largest contentful paint of /overview in headless Chromium: the release server on the demo
+# database BENCH_LCP_DATABASE_URL (kept, so a second run starts at once; a postgres:// URL of
+# a loaded bench database measures at scale), signed in as the leader, first visits and
+# reloads with a warm cache.
+BENCH_LCP_DATABASE_URL ?= sqlite:$(BENCH_DIR)/lcp.db
+BENCH_LCP_PORT ?= 3170
+BENCH_LCP_RUNS ?= 20
+
+bench-lcp: build browser-tools
+	mkdir -p $(BENCH_DIR)
+	node scripts/bench-lcp.js --start $(BIN) --database-url $(BENCH_LCP_DATABASE_URL) \
+	  --base http://127.0.0.1:$(BENCH_LCP_PORT) --runs $(BENCH_LCP_RUNS)
 
 clean:
 	cargo clean
