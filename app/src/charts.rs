@@ -927,7 +927,7 @@ pub fn district_map(
         let fill = hex(shade(d.value));
         for c in &mine {
             out.push_str(&format!(
-                "<rect x=\"{}\" y=\"{}\" width=\"{s}\" height=\"{s}\" fill=\"{fill}\"/>",
+                "<rect x=\"{}\" y=\"{}\" width=\"{s}\" height=\"{s}\" fill=\"{fill}\" shape-rendering=\"crispEdges\"/>",
                 c.0 * s,
                 y(c.1)
             ));

@@ -22,6 +22,15 @@ pub fn show(v: Option<f64>, unit: &str) -> String {
     match v {
         None => "—".into(),
         Some(x) if unit == "%" => format!("{x:.1} %"),
+        // Counts are whole.
+        Some(x) if unit.is_empty() => {
+            let n = x.round();
+            if n.abs() < 100.0 {
+                format!("{n:.0}")
+            } else {
+                num(n)
+            }
+        }
         Some(x) => num(x),
     }
 }
@@ -146,25 +155,37 @@ fn Provenance(p: Panel) -> impl IntoView {
                 }}
             </span>
             {p.sources.into_iter().map(|s| {
-                let cameras = s.kind == "cameras";
                 let class = if s.stale { "flag flag-bad" } else if s.silent > 0 { "flag flag-warn" } else { "flag flag-ok" };
                 view! {
                     " "
                     <a class=class href=s.href.clone() data-testid=format!("source-{}", s.kind) data-silent=s.silent data-stale=s.stale.to_string()>
                         {s.stale.then(|| view! { <strong>{t!(i18n, overview_stale)}</strong> " · " })}
-                        {if s.silent > 0 {
-                            view! {
-                                {s.silent} " / " {s.total} " "
-                                {move || if cameras { t_string!(i18n, overview_cameras_silent) } else { t_string!(i18n, overview_meters_late) }}
-                            }.into_any()
-                        } else {
-                            view! { {s.total} " " {move || if cameras { t_string!(i18n, overview_cameras_silent) } else { t_string!(i18n, overview_meters_late) }}
-                                ": 0 · " {t!(i18n, overview_on_time_sources)} }.into_any()
-                        }}
+                        <SourceText s=s.clone() />
                     </a>
                 }
             }).collect_view()}
         </p>
+    }
+}
+
+/// "2 / 120 cameras silent longer than expected", or "60 meters · all reporting on time".
+#[component]
+fn SourceText(s: crate::model::SourceStatus) -> impl IntoView {
+    let i18n = use_i18n();
+    let cameras = s.kind == "cameras";
+    if s.silent > 0 {
+        view! {
+            {s.silent} " / " {s.total} " "
+            {move || if cameras { t_string!(i18n, overview_cameras_silent) } else { t_string!(i18n, overview_meters_late) }}
+        }
+        .into_any()
+    } else {
+        view! {
+            {s.total} " "
+            {move || if cameras { t_string!(i18n, overview_cameras) } else { t_string!(i18n, overview_meters) }}
+            " · " {t!(i18n, overview_on_time_sources)}
+        }
+        .into_any()
     }
 }
 
@@ -279,7 +300,7 @@ fn DistrictTable(o: Overview) -> impl IntoView {
     let month_first = format!("{}-01", o.ranking_month);
     view! {
         <div class="table-wrap">
-            <table class="data" data-testid="district-table">
+            <table class="data wrap-head" data-testid="district-table">
                 <thead><tr>
                     <th scope="col">{t!(i18n, overview_col_district)}</th>
                     <th scope="col" class="num">{t!(i18n, overview_by_open)}</th>
@@ -362,16 +383,21 @@ pub fn WallPage() -> impl IntoView {
     let live = use_live(&["cases", "incidents", "energy"]);
     let refresh = RwSignal::new(0u32);
     let panel = RwSignal::new(0usize);
+    // `?rotate=N`: seconds per panel (2 to 300), for walls that want it slower or faster.
+    let rotate_q = qp("rotate");
     let paused = RwSignal::new(false);
     // Timers run in the browser only (effects do not run on the server).
     Effect::new(move |_| {
+        let secs = rotate_q()
+            .parse::<u64>()
+            .map_or(WALL_ROTATE_SECS, |n| n.clamp(2, 300));
         let rotate = set_interval_with_handle(
             move || {
                 if !paused.get_untracked() {
                     panel.update(|p| *p = (*p + 1) % WALL_PANELS);
                 }
             },
-            std::time::Duration::from_secs(WALL_ROTATE_SECS),
+            std::time::Duration::from_secs(secs),
         );
         let reload = set_interval_with_handle(
             move || refresh.update(|n| *n = n.wrapping_add(1)),
@@ -428,6 +454,7 @@ fn WallBody(o: Overview, panel: RwSignal<usize>) -> impl IntoView {
     let districts = o.districts.clone();
     let ranking = o.ranking.clone();
     let feed = o.feed.clone();
+    let panels = o.panels.clone();
     let stale: Vec<_> = o
         .panels
         .iter()
@@ -466,6 +493,26 @@ fn WallBody(o: Overview, panel: RwSignal<usize>) -> impl IntoView {
                 </nav>
                 <section class="wall-panel wall-trends" class:active=show_panel(0) data-testid="wall-panel-0">
                     {trends.into_iter().map(|c| view! { <div class="wall-chart" inner_html=c.svg></div> }).collect_view()}
+                    <div class="wall-sources" data-testid="wall-sources">
+                        <h2>{t!(i18n, overview_owner)}</h2>
+                        {panels.into_iter().map(|p| {
+                            let id = p.id.clone();
+                            let (zh, en) = (p.owner_zh.clone(), p.owner_en.clone());
+                            view! {
+                                <div class="wall-source">
+                                    <h3>{move || panel_title(i18n.get_locale(), &id)}</h3>
+                                    <p>{move || pick(i18n.get_locale(), &zh, &en)} " · " {t!(i18n, overview_latest)} " "
+                                        {p.latest.clone().unwrap_or_else(|| "—".into())}</p>
+                                    {p.sources.into_iter().map(|s| view! {
+                                        <p class={if s.stale { "flag flag-bad" } else if s.silent > 0 { "flag flag-warn" } else { "flag flag-ok" }}>
+                                            {s.stale.then(|| view! { <strong>{t!(i18n, overview_stale)}</strong> " · " })}
+                                            <SourceText s=s.clone() />
+                                        </p>
+                                    }).collect_view()}
+                                </div>
+                            }
+                        }).collect_view()}
+                    </div>
                 </section>
                 <section class="wall-panel wall-districts" class:active=show_panel(1) data-testid="wall-panel-1">
                     <div class="wall-map" inner_html=map></div>
@@ -491,20 +538,16 @@ fn WallBody(o: Overview, panel: RwSignal<usize>) -> impl IntoView {
                 </section>
                 <section class="wall-panel wall-ranking" class:active=show_panel(2) data-testid="wall-panel-2">
                     <h2>{t!(i18n, overview_ranking)}</h2>
-                    <Ranking rows=ranking limit=Some(10) />
+                    <Ranking rows=ranking limit=Some(14) />
                 </section>
             </div>
             <aside class="wall-feed" aria-labelledby="wall-feed-h">
                 <h2 id="wall-feed-h">{t!(i18n, overview_feed)}</h2>
-                {stale.into_iter().map(|s| {
-                    let cameras = s.kind == "cameras";
-                    view! {
-                        <p class=if s.stale { "flag flag-bad" } else { "flag flag-warn" }>
-                            {s.stale.then(|| view! { <strong>{t!(i18n, overview_stale)}</strong> " · " })}
-                            {s.silent} " / " {s.total} " "
-                            {move || if cameras { t_string!(i18n, overview_cameras_silent) } else { t_string!(i18n, overview_meters_late) }}
-                        </p>
-                    }
+                {stale.into_iter().map(|s| view! {
+                    <p class=if s.stale { "flag flag-bad" } else { "flag flag-warn" }>
+                        {s.stale.then(|| view! { <strong>{t!(i18n, overview_stale)}</strong> " · " })}
+                        <SourceText s=s.clone() />
+                    </p>
                 }).collect_view()}
                 <Feed items=feed />
             </aside>
@@ -526,7 +569,7 @@ fn Feed(items: Vec<FeedItem>) -> impl IntoView {
                 let (dz, de) = (it.district_zh.clone(), it.district_en.clone());
                 let case = it.kind == "case";
                 view! {
-                    <li class=format!("feed-item feed-{} sev-{}", it.kind, it.severity)>
+                    <li class=format!("feed-item feed-{} sev-{}", it.kind, it.severity) data-code=it.code.clone()>
                         <time>{it.at.clone()}</time>
                         <span class="feed-kind">{move || if case { t_string!(i18n, overview_feed_case) } else { t_string!(i18n, overview_feed_alert) }}</span>
                         <span class="feed-title">{move || pick(i18n.get_locale(), &tz, &te)}</span>
@@ -589,5 +632,8 @@ mod tests {
         assert_eq!(show(Some(87.456), "%"), "87.5 %");
         assert_eq!(show(Some(12345.0), "kWh"), "12,345");
         assert_eq!(show(None, "%"), "—");
+        assert_eq!(show(Some(50.0), ""), "50");
+        assert_eq!(show(Some(0.0), ""), "0");
+        assert_eq!(show(Some(1234.0), ""), "1,234");
     }
 }
