@@ -471,7 +471,10 @@ fn WallBody(o: Overview, panel: RwSignal<usize>) -> impl IntoView {
             {figures.into_iter().map(|f| {
                 let key = f.key.clone();
                 let d = delta(&f);
-                let unit = if f.unit == "%" { String::new() } else { f.unit.clone() };
+                let mut unit = if f.unit == "%" { String::new() } else { f.unit.clone() };
+                if f.previous_kind == "targets_total" {
+                    unit = format!("/ {}", show(f.previous, ""));
+                }
                 view! {
                     <li class="wall-kf" data-figure=f.key.clone()>
                         <span class="kf-label">{move || figure_label(i18n.get_locale(), &key)}</span>
