@@ -124,6 +124,27 @@ pub async fn post_retrying<A: serde::de::DeserializeOwned>(
     }
 }
 
+/// The command line as (`--flag`, value) pairs, from `--flag value` or `--flag=value`; the
+/// `switches` take no value (theirs is empty). Anything else, or a missing value, calls `usage`.
+pub fn flags(switches: &[&str], usage: fn() -> !) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        if !arg.starts_with("--") {
+            usage()
+        }
+        match arg.split_once('=') {
+            Some((k, v)) => out.push((k.to_string(), v.to_string())),
+            None if switches.contains(&arg.as_str()) => out.push((arg, String::new())),
+            None => {
+                let v = it.next().unwrap_or_else(|| usage());
+                out.push((arg, v))
+            }
+        }
+    }
+    out
+}
+
 /// The `p`-th percentile (nearest rank) of sorted durations.
 pub fn pct(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {

@@ -43,7 +43,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
 use citylink_server::bench::readings::{bulk_fill, db_size, setup};
-use citylink_server::bench::{cases, fresh_database, leptos_options, ms, pct, Res};
+use citylink_server::bench::{cases, flags, fresh_database, leptos_options, ms, pct, Res};
 
 /// p95 goal from the issue.
 const GOAL_MS: f64 = 50.0;
@@ -79,28 +79,15 @@ fn args() -> Args {
         cameras: 200,
         reuse: false,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(k) = it.next() {
-        let (key, inline) = match k.split_once('=') {
-            Some((k, v)) => (k.to_string(), Some(v.to_string())),
-            None => (k, None),
-        };
-        let mut val = || {
-            inline
-                .clone()
-                .or_else(|| it.next())
-                .unwrap_or_else(|| usage())
-        };
-        fn num(v: String) -> usize {
-            v.replace('_', "").parse().unwrap_or_else(|_| usage())
-        }
+    for (key, v) in flags(&["--reuse"], usage) {
+        let num = || v.replace('_', "").parse().unwrap_or_else(|_| usage());
         match key.as_str() {
-            "--database-url" => a.url = val(),
-            "--cases" => a.cases = num(val()),
-            "--readings" => a.readings = num(val()),
-            "--runs" => a.runs = num(val()),
-            "--meters" => a.meters = num(val()),
-            "--cameras" => a.cameras = num(val()),
+            "--database-url" => a.url = v.clone(),
+            "--cases" => a.cases = num(),
+            "--readings" => a.readings = num(),
+            "--runs" => a.runs = num(),
+            "--meters" => a.meters = num(),
+            "--cameras" => a.cameras = num(),
             "--reuse" => a.reuse = true,
             _ => usage(),
         }
