@@ -22,6 +22,12 @@
 //! strings quoted): one round trip, so a batch holding rows that other batches wait for
 //! waits for nothing but the database (not for a busy app server to send the next
 //! statement), and SQLite's single writer is not left idle between statements.
+//!
+//! Group commit (SQLite, API batches): batches that arrive while the writer is busy are
+//! written together next, one after the other in one transaction, and each answered once it
+//! committed (`ReadingsQueue`): live-feed batches of the same hours dirty the same last
+//! pages of the readings index and the rollups, written and synced once per commit. On
+//! PostgreSQL batches run side by side (grouping them measured slower).
 use super::{DbKind, Store, Tx};
 use crate::domain::energy::{self as rules, EnergyType, MeterInfo, Outcome, Rollup};
 use crate::domain::energy_rules::{pick_factor, Factor};
@@ -939,21 +945,28 @@ pub async fn api_readings(
         .map(|m| (m.info.id, m.info.clone()))
         .collect();
     let (factors, region) = factors(store).await?;
-    let mut tx = store.begin().await?;
-    let source = format!("api:{}", key.source);
-    let outcomes = store_impl(
-        &mut tx,
-        store.kind,
-        &rows,
-        &infos,
-        &factors,
-        &region,
-        &source,
-        now,
-        Some(key.id),
-    )
-    .await?;
-    tx.commit().await?;
+    let outcomes = if rows.is_empty() {
+        Vec::new()
+    } else {
+        let batch = Batch {
+            rows,
+            meters: infos,
+            factors,
+            region,
+            source: format!("api:{}", key.source),
+            now,
+            key: key.id,
+        };
+        match store.kind {
+            DbKind::Sqlite => store.readings_queue.write(store, batch).await?,
+            // Batches run side by side (one group at a time measured slower: PostgreSQL
+            // works on several batches at once).
+            DbKind::Postgres => write_batches(store, std::iter::once(&batch))
+                .await?
+                .pop()
+                .unwrap_or_default(),
+        }
+    };
     for (i, o) in at_row.into_iter().zip(outcomes) {
         statuses[i] = Some(ReadingStatus::Stored(o));
     }
@@ -961,4 +974,114 @@ pub async fn api_readings(
         .into_iter()
         .map(|s| s.unwrap_or(ReadingStatus::Rejected(Vec::new())))
         .collect())
+}
+
+/// One API batch, checked, waiting to be written.
+struct Batch {
+    rows: Vec<ReadingRow>,
+    meters: HashMap<i64, MeterInfo>,
+    factors: Vec<Factor>,
+    region: String,
+    source: String,
+    now: i64,
+    key: i64,
+}
+
+type Waiting = (
+    Batch,
+    tokio::sync::oneshot::Sender<sqlx::Result<Vec<Outcome>>>,
+);
+
+/// SQLite group commit of API batches: a batch that finds the writer busy waits in `pending`; the
+/// next batch to get a turn writes every batch waiting then, one after the other in one
+/// transaction (each sees the ones before it, so the outcomes are those of writing them in
+/// turn), and answers each once it committed. The one writer's commit writes and syncs every
+/// page the transaction dirtied; batches of the same hours share the last pages of the
+/// readings index and the rollups, written once per commit instead of once per batch. If
+/// the group fails, each of its batches is written on its own.
+pub struct ReadingsQueue {
+    pending: std::sync::Mutex<Vec<Waiting>>,
+    /// Groups written at once.
+    turns: tokio::sync::Semaphore,
+}
+
+impl Default for ReadingsQueue {
+    fn default() -> Self {
+        ReadingsQueue {
+            pending: Default::default(),
+            turns: tokio::sync::Semaphore::new(1),
+        }
+    }
+}
+
+impl ReadingsQueue {
+    async fn write(&self, store: &Store, batch: Batch) -> sqlx::Result<Vec<Outcome>> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        self.pending
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((batch, done));
+        {
+            let _turn = self
+                .turns
+                .acquire()
+                .await
+                .map_err(|_| sqlx::Error::PoolClosed)?;
+            let group =
+                std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+            if !group.is_empty() {
+                // On a task of its own: a client that hangs up does not cancel the others'
+                // batches half-way.
+                let _ = tokio::spawn(write_group(store.clone(), group)).await;
+            }
+        }
+        answer.await.unwrap_or(Err(sqlx::Error::WorkerCrashed))
+    }
+}
+
+async fn write_group(store: Store, group: Vec<Waiting>) {
+    if group.len() > 1 {
+        match write_batches(&store, group.iter().map(|(b, _)| b)).await {
+            Ok(outs) => {
+                for ((_, done), o) in group.into_iter().zip(outs) {
+                    let _ = done.send(Ok(o));
+                }
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, batches = group.len(), "readings group failed, writing its batches one by one")
+            }
+        }
+    }
+    for (b, done) in group {
+        let r = write_batches(&store, std::iter::once(&b)).await;
+        let _ = done.send(r.map(|mut o| o.pop().unwrap_or_default()));
+    }
+}
+
+/// Writes `batches` in turn in one transaction; the outcomes of each.
+async fn write_batches<'a>(
+    store: &Store,
+    batches: impl Iterator<Item = &'a Batch>,
+) -> sqlx::Result<Vec<Vec<Outcome>>> {
+    let mut tx = store.begin().await?;
+    let mut outs = Vec::new();
+    for b in batches {
+        outs.push(
+            store_impl(
+                &mut tx,
+                store.kind,
+                &b.rows,
+                &b.meters,
+                &b.factors,
+                &b.region,
+                &b.source,
+                b.now,
+                Some(b.key),
+            )
+            .await?,
+        );
+    }
+    tx.commit().await?;
+    Ok(outs)
 }

@@ -66,6 +66,8 @@ pub struct Store {
     pub kind: DbKind,
     /// True when this start created the embedded database file.
     pub created: bool,
+    /// SQLite: readings API batches waiting for the writer, committed together.
+    pub(crate) readings_queue: std::sync::Arc<energy_ingest::ReadingsQueue>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +151,7 @@ impl Store {
                     writer,
                     kind,
                     created,
+                    readings_queue: Default::default(),
                 })
             }
             DbKind::Postgres => {
@@ -162,6 +165,7 @@ impl Store {
                     pool,
                     kind,
                     created: false,
+                    readings_queue: Default::default(),
                 })
             }
         }
