@@ -148,6 +148,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Change notices for live pages (across app servers on PostgreSQL).
     pub live: crate::live::Live,
+    /// The leadership overview's figures as last computed here.
+    pub overview: Arc<crate::db::overview::Cache>,
 }
 
 #[cfg(test)]

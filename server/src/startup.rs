@@ -154,6 +154,7 @@ pub async fn build_state(
         store,
         config: Arc::new(config),
         live,
+        overview: Default::default(),
     })
 }
 

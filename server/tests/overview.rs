@@ -42,7 +42,10 @@ async fn figures_match_the_records_postgres() {
     app.finish().await;
 }
 
-on_both!(only_leaders_and_administrators_see_the_overview);
+on_both!(
+    only_leaders_and_administrators_see_the_overview,
+    figures_are_cached_for_a_while_the_feed_is_not
+);
 
 fn fig<'a>(o: &'a Overview, key: &str) -> &'a app::model::KeyFigure {
     o.figures
@@ -484,4 +487,53 @@ async fn only_leaders_and_administrators_see_the_overview(app: &TestApp) {
         assert!(wall.body.contains("data-testid=\"wall\""));
         assert!(wall.body.contains("data-testid=\"wall-panel-0\""));
     }
+}
+
+async fn figures_are_cached_for_a_while_the_feed_is_not(app: &TestApp) {
+    let u = leader(app).await;
+    let now = app::db::now_ms();
+    let first = app::api::overview::imp::cached(&app.state, &u, "open", "zh", now)
+        .await
+        .unwrap();
+    // A case reported a second later.
+    let class = app.scalar("SELECT MIN(id) FROM case_classes").await;
+    let grid = app.scalar("SELECT MIN(id) FROM grids").await;
+    let t = now + 1000;
+    exec(
+        app,
+        &format!(
+            "INSERT INTO cases (code, source, class_id, grid_id, district_code, lon, lat, address, description, state, \
+             reported_at, filing_deadline, updated_at) VALUES ('OV-C', 'inspector', {class}, {grid}, '140105', 112.5, 37.8, \
+             'a', 'd', 'reported', {t}, {t}, {t})"
+        ),
+    )
+    .await;
+    // Within the cache's time: the same figures (and "as of"), but the feed has the case.
+    let later = now + 5_000;
+    let second = app::api::overview::imp::cached(&app.state, &u, "overdue", "en", later)
+        .await
+        .unwrap();
+    assert_eq!(second.generated_at, first.generated_at);
+    assert_eq!(
+        fig(&second, "cases_open").value,
+        fig(&first, "cases_open").value
+    );
+    assert_eq!(second.feed[0].code, "OV-C");
+    // The map follows the request, not the cached figures.
+    assert_eq!(second.by, "overdue");
+    assert!(second.districts[0].href.contains("overdue=1"));
+    // Past it, the figures are read again.
+    let third = app::api::overview::imp::cached(
+        &app.state,
+        &u,
+        "open",
+        "zh",
+        now + app::db::overview::CACHE_MS + 1,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        fig(&third, "cases_open").value,
+        fig(&first, "cases_open").value.map(|v| v + 1.0)
+    );
 }

@@ -14,16 +14,7 @@ pub async fn get_overview(
 ) -> Result<Overview, AppError> {
     use crate::auth::{require, state};
     let u = require(crate::domain::Area::Overview, "overview").await?;
-    let st = state()?;
-    imp::overview(
-        &st.store,
-        &u,
-        &by,
-        &lang,
-        st.config.camera_offline_ms,
-        crate::db::now_ms(),
-    )
-    .await
+    imp::cached(&state()?, &u, &by, &lang, crate::db::now_ms()).await
 }
 
 #[cfg(feature = "ssr")]
@@ -34,10 +25,10 @@ pub mod imp {
     use crate::domain::energy as e;
     use crate::error::AppError;
     use crate::i18n::Locale;
-    use crate::model::{Chart, ChartTable, CurrentUser, Overview};
+    use crate::model::{district_href, Chart, ChartTable, CurrentUser, Overview, MAP_FIGURES};
     use leptos_i18n::td_string;
 
-    /// Everything the overview shows for `u` at `now`, drawn in `lang`.
+    /// Everything the overview shows for `u` at `now`, read now and drawn in `lang`.
     pub async fn overview(
         store: &Store,
         u: &CurrentUser,
@@ -46,7 +37,6 @@ pub mod imp {
         camera_offline_ms: i64,
         now: i64,
     ) -> Result<Overview, AppError> {
-        let l = crate::machine::locale(Some(lang));
         let d = q::overview(
             store,
             q::Input {
@@ -57,7 +47,43 @@ pub mod imp {
             now,
         )
         .await?;
+        Ok(draw(d, by, lang))
+    }
+
+    /// As [`overview`], with the figures of the app server's cache (at most
+    /// `db::overview::CACHE_MS` old, "as of" when they were read) and the feed read now.
+    pub async fn cached(
+        st: &crate::state::AppState,
+        u: &CurrentUser,
+        by: &str,
+        lang: &str,
+        now: i64,
+    ) -> Result<Overview, AppError> {
+        let input = q::Input {
+            by,
+            camera_offline_ms: st.config.camera_offline_ms,
+            leader: u,
+        };
+        let c = st.overview.get(&st.store, input, now).await?;
+        let mut d = (*c.data).clone();
+        d.overview.feed = q::feed(&st.store, now).await?;
+        Ok(draw(d, by, lang))
+    }
+
+    /// The charts and the map of `d` in `lang`, the map shaded by `by`.
+    fn draw(d: q::Data, by: &str, lang: &str) -> Overview {
+        let l = crate::machine::locale(Some(lang));
         let mut o = d.overview;
+        let by = if MAP_FIGURES.contains(&by) {
+            by
+        } else {
+            "open"
+        };
+        o.by = by.to_string();
+        let month_first = format!("{}-01", o.ranking_month);
+        for f in &mut o.districts {
+            f.href = district_href(by, &f.code, &month_first);
+        }
         let x: Vec<String> = d
             .days
             .iter()
@@ -163,7 +189,7 @@ pub mod imp {
             .collect();
         let title = format!("{} · {}", td_string!(l, overview_map), map_figure(l, &o.by));
         o.map_svg = charts::district_map(&title, "", &cells, &districts);
-        Ok(o)
+        o
     }
 
     pub fn map_figure(l: Locale, by: &str) -> &'static str {

@@ -197,6 +197,7 @@ pub struct Input<'a> {
 }
 
 /// Everything on the overview except the drawn charts and map (see `api::overview`).
+#[derive(Clone)]
 pub struct Data {
     pub overview: Overview,
     /// Last 30 local days (day numbers) and per day: new cases, closed cases, alerts,
@@ -345,9 +346,12 @@ pub async fn overview(store: &Store, input: Input<'_>, now: i64) -> Result<Data,
 
     // Energy.
     let kwh = |from: i64, to: i64| async move {
+        // The districts named (those of the entities, a small table): the rollup's key
+        // starts with the district, so without them the hours are found by a full scan.
         sqlx::query_as::<_, (i64, f64)>(
             "SELECT COUNT(*), COALESCE(SUM(value), 0.0) FROM energy_district_hour \
-             WHERE energy_type = $1 AND hour >= $2 AND hour < $3",
+             WHERE district_code IN (SELECT DISTINCT district_code FROM energy_entities) \
+             AND energy_type = $1 AND hour >= $2 AND hour < $3",
         )
         .bind(EnergyType::Electricity.code())
         .bind(from)
@@ -597,7 +601,7 @@ pub async fn overview(store: &Store, input: Input<'_>, now: i64) -> Result<Data,
 }
 
 /// The latest cases and alerts, newest first.
-async fn feed(store: &Store, now: i64) -> sqlx::Result<Vec<FeedItem>> {
+pub async fn feed(store: &Store, now: i64) -> sqlx::Result<Vec<FeedItem>> {
     const N: usize = 10;
     let district = |code: &str| {
         super::grids::DISTRICTS
@@ -663,4 +667,46 @@ async fn feed(store: &Store, now: i64) -> sqlx::Result<Vec<FeedItem>> {
     out.sort_by_key(|x| std::cmp::Reverse(x.at_ms));
     out.truncate(N);
     Ok(out)
+}
+
+/// How long computed overview figures are served before they are read again.
+pub const CACHE_MS: i64 = 30_000;
+
+/// The overview's figures as last computed on this app server. Reading them costs a few
+/// hundred milliseconds at a million cases (`make bench-overview`), and they move slowly:
+/// every viewer within [`CACHE_MS`] gets the same computation (one at a time: a second
+/// request waits for the first instead of computing again). The feed of the latest cases and
+/// alerts is read for every request, so new events show at once.
+#[derive(Default)]
+pub struct Cache {
+    last: tokio::sync::Mutex<Option<(i64, std::sync::Arc<Data>)>>,
+}
+
+#[derive(Clone)]
+pub struct Cached {
+    pub data: std::sync::Arc<Data>,
+    /// When the figures were computed (epoch ms).
+    pub at: i64,
+}
+
+impl Cache {
+    /// Forgets the figures: the next request reads them again (benchmarks).
+    pub async fn clear(&self) {
+        *self.last.lock().await = None;
+    }
+
+    pub async fn get(&self, store: &Store, input: Input<'_>, now: i64) -> Result<Cached, AppError> {
+        let mut last = self.last.lock().await;
+        if let Some((at, data)) = last.as_ref() {
+            if (0..CACHE_MS).contains(&(now - at)) {
+                return Ok(Cached {
+                    data: data.clone(),
+                    at: *at,
+                });
+            }
+        }
+        let data = std::sync::Arc::new(overview(store, input, now).await?);
+        *last = Some((now, data.clone()));
+        Ok(Cached { data, at: now })
+    }
 }
