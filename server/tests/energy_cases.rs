@@ -464,7 +464,10 @@ async fn sqlite_rebuild_keeps_existing_cases() {
     .unwrap();
     assert_eq!(id, 11, "ids continue after the old sequence");
     let indexes: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases' AND name LIKE 'cases_%_idx'",
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'cases' AND name IN \
+         ('cases_state_deadline_idx', 'cases_department_state_idx', 'cases_reported_idx', 'cases_grid_state_idx', \
+          'cases_class_idx', 'cases_district_idx', 'cases_open_idx', 'cases_district_state_idx', \
+          'cases_overdue_idx', 'cases_filed_idx')",
     )
     .fetch_one(pool)
     .await
