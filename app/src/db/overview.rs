@@ -51,6 +51,8 @@ pub async fn take_snapshots(store: &Store, now: i64) -> sqlx::Result<()> {
     let hour = e::hour_start(now);
     let overdue = overdue_now(store, now).await?;
     let critical = critical_open_now(store).await?;
+    // Both figures or neither, through the writer (SQLite has one).
+    let mut tx = store.begin().await?;
     for (figure, value) in [(SNAP_OVERDUE, overdue), (SNAP_CRITICAL, critical)] {
         sqlx::query(
             "INSERT INTO overview_snapshots (hour, figure, value, taken_at) VALUES ($1, $2, $3, $4) \
@@ -60,10 +62,10 @@ pub async fn take_snapshots(store: &Store, now: i64) -> sqlx::Result<()> {
         .bind(figure)
         .bind(value as f64)
         .bind(now)
-        .execute(store.pool())
+        .execute(&mut *tx)
         .await?;
     }
-    Ok(())
+    tx.commit().await
 }
 
 /// The snapshot of `figure` taken in the hour 24 hours before `now`'s.
@@ -360,8 +362,9 @@ pub async fn overview(store: &Store, input: Input<'_>, now: i64) -> Result<Data,
         .await
         .map(|(n, v)| (n > 0).then_some(v))
     };
-    // Hours complete so far today, against the same hours a week ago.
-    let hour_now = e::hour_start(now);
+    // Hours complete so far today, against the same hours a week ago: hours that ended more
+    // than the meters' grace ago, so late readings do not make today look lower.
+    let hour_now = e::hour_start(now - METER_GRACE_MS).max(today_ms);
     figures.push(figure(
         "energy_today",
         "energy",
@@ -698,7 +701,9 @@ impl Cache {
     pub async fn get(&self, store: &Store, input: Input<'_>, now: i64) -> Result<Cached, AppError> {
         let mut last = self.last.lock().await;
         if let Some((at, data)) = last.as_ref() {
-            if (0..CACHE_MS).contains(&(now - at)) {
+            // A request that read the clock just before the one that filled the cache
+            // (`now < at`) takes its figures too.
+            if now - at < CACHE_MS {
                 return Ok(Cached {
                     data: data.clone(),
                     at: *at,

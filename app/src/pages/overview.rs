@@ -3,7 +3,7 @@
 //! that rotates its panels and reloads when a case or alert comes in.
 use crate::api::overview::get_overview;
 use crate::components::forms::LoadError;
-use crate::components::layout::{pick, Loading, RequireArea};
+use crate::components::layout::{pick, use_auth, Loading, RequireArea};
 use crate::domain::Area;
 use crate::i18n::*;
 use crate::model::{district_href, FeedItem, KeyFigure, Overview, Panel, RankRow, MAP_FIGURES};
@@ -197,15 +197,60 @@ fn figures_of(o: &Overview, panel: &str) -> Vec<KeyFigure> {
         .collect()
 }
 
+/// True once the browser knows the caller may not open the overview (signed out, or
+/// another role): live notices and timers then stop asking the server, which would refuse
+/// and audit each time.
+fn refused() -> impl Fn() -> bool + Copy + Send + Sync + 'static {
+    let auth = use_auth();
+    move || match auth.user.get_untracked() {
+        Some(Ok(Some(u))) => !u.role.may_open(Area::Overview),
+        Some(Ok(None)) => true,
+        _ => false,
+    }
+}
+
+/// A counter bumped every `secs` seconds in the browser (never on the server).
+fn use_every(secs: u64) -> RwSignal<u32> {
+    let n = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        let h = set_interval_with_handle(
+            move || n.update(|v| *v = v.wrapping_add(1)),
+            std::time::Duration::from_secs(secs),
+        );
+        on_cleanup(move || {
+            if let Ok(h) = h {
+                h.clear();
+            }
+        });
+    });
+    n
+}
+
+/// Reads the overview unless the caller is known to be refused.
+async fn load(
+    refused: impl Fn() -> bool,
+    by: String,
+    lang: String,
+) -> Result<Overview, crate::error::AppError> {
+    if refused() {
+        return Err(crate::error::AppError::Forbidden);
+    }
+    get_overview(by, lang).await
+}
+
 /// The leadership overview (`/overview?by=`).
 #[component]
 pub fn OverviewPage() -> impl IntoView {
     let i18n = use_i18n();
     let by = qp("by");
     let live = use_live(&["cases", "incidents", "energy"]);
+    // Also every 30 s: the figures are cached for that long on the server, so a notice can
+    // arrive before they move.
+    let every = use_every(OVERVIEW_REFRESH_SECS);
+    let refused = refused();
     let data = Resource::new(
-        move || (by(), lang(i18n.get_locale()), live.tick.get()),
-        |(b, l, _)| get_overview(b, l),
+        move || (by(), lang(i18n.get_locale()), live.tick.get(), every.get()),
+        move |(b, l, _, _)| load(refused, b, l),
     );
     view! {
         <Title text=move || t_string!(i18n, nav_overview).to_string() />
@@ -370,6 +415,8 @@ fn Ranking(rows: Vec<RankRow>, limit: Option<usize>) -> impl IntoView {
 
 /// Seconds each big-screen panel stays before the next.
 pub const WALL_ROTATE_SECS: u64 = 15;
+/// The overview reloads at least this often (the server's figures are up to 30 s old).
+pub const OVERVIEW_REFRESH_SECS: u64 = 30;
 /// The big screen reloads at least this often, for figures that move with the clock.
 pub const WALL_REFRESH_SECS: u64 = 60;
 const WALL_PANELS: usize = 3;
@@ -381,7 +428,8 @@ const WALL_PANELS: usize = 3;
 pub fn WallPage() -> impl IntoView {
     let i18n = use_i18n();
     let live = use_live(&["cases", "incidents", "energy"]);
-    let refresh = RwSignal::new(0u32);
+    let refresh = use_every(WALL_REFRESH_SECS);
+    let refused = refused();
     let panel = RwSignal::new(0usize);
     // `?rotate=N`: seconds per panel (2 to 300), for walls that want it slower or faster.
     let rotate_q = qp("rotate");
@@ -399,22 +447,15 @@ pub fn WallPage() -> impl IntoView {
             },
             std::time::Duration::from_secs(secs),
         );
-        let reload = set_interval_with_handle(
-            move || refresh.update(|n| *n = n.wrapping_add(1)),
-            std::time::Duration::from_secs(WALL_REFRESH_SECS),
-        );
         on_cleanup(move || {
             if let Ok(h) = rotate {
-                h.clear();
-            }
-            if let Ok(h) = reload {
                 h.clear();
             }
         });
     });
     let data = Resource::new(
         move || (lang(i18n.get_locale()), live.tick.get(), refresh.get()),
-        |(l, _, _)| get_overview(String::new(), l),
+        move |(l, _, _)| load(refused, String::new(), l),
     );
     view! {
         <Title text=move || t_string!(i18n, nav_wall).to_string() />
