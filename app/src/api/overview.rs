@@ -40,7 +40,6 @@ pub mod imp {
         let d = q::overview(
             store,
             q::Input {
-                by,
                 camera_offline_ms,
                 leader: u,
             },
@@ -60,7 +59,6 @@ pub mod imp {
         now: i64,
     ) -> Result<Overview, AppError> {
         let input = q::Input {
-            by,
             camera_offline_ms: st.config.camera_offline_ms,
             leader: u,
         };
@@ -187,17 +185,12 @@ pub mod imp {
             .into_iter()
             .map(|c| (c.col, c.row, c.district))
             .collect();
-        let title = format!("{} · {}", td_string!(l, overview_map), map_figure(l, &o.by));
+        let title = format!(
+            "{} · {}",
+            td_string!(l, overview_map),
+            crate::pages::overview::by_label(l, &o.by)
+        );
         o.map_svg = charts::district_map(&title, "", &cells, &districts);
         o
-    }
-
-    pub fn map_figure(l: Locale, by: &str) -> &'static str {
-        match by {
-            "overdue" => td_string!(l, overview_by_overdue),
-            "new_month" => td_string!(l, overview_by_new_month),
-            "alerts" => td_string!(l, overview_by_alerts),
-            _ => td_string!(l, overview_by_open),
-        }
     }
 }

@@ -15,8 +15,7 @@ use super::{fmt_local, Store};
 use crate::domain::energy::{self as e, EnergyType, DAY_MS, HOUR_MS};
 use crate::error::AppError;
 use crate::model::{
-    district_href, DistrictFigures, EvaluationReport, FeedItem, KeyFigure, Overview, Panel,
-    RankRow, SourceStatus, MAP_FIGURES,
+    DistrictFigures, EvaluationReport, FeedItem, KeyFigure, Overview, Panel, RankRow, SourceStatus,
 };
 use std::collections::HashMap;
 
@@ -191,9 +190,9 @@ fn figure(
 }
 
 /// What the overview needs besides the figures: the caller's role decides nothing here (the
-/// server function lets only leaders and administrators in), `by` the map's figure.
+/// server function lets only leaders and administrators in). The figure the map is shaded by
+/// and the districts' links follow the request, when drawing (`api::overview`).
 pub struct Input<'a> {
-    pub by: &'a str,
     pub camera_offline_ms: i64,
     pub leader: &'a crate::model::CurrentUser,
 }
@@ -490,11 +489,6 @@ pub async fn overview(store: &Store, input: Input<'_>, now: i64) -> Result<Data,
     ];
 
     // Districts.
-    let by = if MAP_FIGURES.contains(&input.by) {
-        input.by
-    } else {
-        "open"
-    };
     let new_month_sql = super::grids::DISTRICTS
         .iter()
         .map(|d| {
@@ -539,7 +533,7 @@ pub async fn overview(store: &Store, input: Input<'_>, now: i64) -> Result<Data,
                 carbon_t: carbon_by
                     .get(&(code.to_string(), month))
                     .map_or(0.0, |v| v.1 / 1000.0),
-                href: district_href(by, code, &day_code(month_first)),
+                href: String::new(),
             }
         })
         .collect();
@@ -593,7 +587,7 @@ pub async fn overview(store: &Store, input: Input<'_>, now: i64) -> Result<Data,
             panels,
             trends: Vec::new(),
             districts,
-            by: by.into(),
+            by: String::new(),
             map_svg: String::new(),
             ranking_month: this_month.code(),
             ranking,

@@ -36,16 +36,17 @@ pub fn show(v: Option<f64>, unit: &str) -> String {
 }
 
 /// The change from the previous figure and whether it is good news: rates in percentage
-/// points, volumes of energy and carbon in per cent, counts as a difference. `targets_total`
-/// is not an earlier figure (it is how many targets there are), so it has no change.
-pub fn delta(f: &KeyFigure) -> Option<(String, &'static str)> {
+/// points (`pt`, the unit in the page's language), volumes of energy and carbon in per cent,
+/// counts as a difference. `targets_total` is not an earlier figure (it is how many targets
+/// there are), so it has no change.
+pub fn delta(f: &KeyFigure, pt: &str) -> Option<(String, &'static str)> {
     if f.previous_kind == "targets_total" {
         return None;
     }
     let (v, p) = (f.value?, f.previous?);
     let d = v - p;
     let text = match f.unit.as_str() {
-        "%" => format!("{d:+.1} pt"),
+        "%" => format!("{d:+.1} {pt}"),
         "kWh" | "t" => {
             if p.abs() < f64::EPSILON {
                 return None;
@@ -105,7 +106,7 @@ fn FigureCard(f: KeyFigure) -> impl IntoView {
     let i18n = use_i18n();
     let key = f.key.clone();
     let kind = f.previous_kind.clone();
-    let d = delta(&f);
+    let d = delta(&f, &t_string!(i18n, overview_pt));
     let unit = if f.unit == "%" {
         String::new()
     } else {
@@ -155,7 +156,7 @@ fn Provenance(p: Panel) -> impl IntoView {
                 }}
             </span>
             {p.sources.into_iter().map(|s| {
-                let class = if s.stale { "flag flag-bad" } else if s.silent > 0 { "flag flag-warn" } else { "flag flag-ok" };
+                let class = flag_class(&s);
                 view! {
                     " "
                     <a class=class href=s.href.clone() data-testid=format!("source-{}", s.kind) data-silent=s.silent data-stale=s.stale.to_string()>
@@ -165,6 +166,17 @@ fn Provenance(p: Panel) -> impl IntoView {
                 }
             }).collect_view()}
         </p>
+    }
+}
+
+/// The badge of a source: stopped, some devices quiet, or all reporting.
+fn flag_class(s: &crate::model::SourceStatus) -> &'static str {
+    if s.stale {
+        "flag flag-bad"
+    } else if s.silent > 0 {
+        "flag flag-warn"
+    } else {
+        "flag flag-ok"
     }
 }
 
@@ -511,7 +523,7 @@ fn WallBody(o: Overview, panel: RwSignal<usize>) -> impl IntoView {
         <ul class="wall-kfs">
             {figures.into_iter().map(|f| {
                 let key = f.key.clone();
-                let d = delta(&f);
+                let d = delta(&f, &t_string!(i18n, overview_pt));
                 let mut unit = if f.unit == "%" { String::new() } else { f.unit.clone() };
                 if f.previous_kind == "targets_total" {
                     unit = format!("/ {}", show(f.previous, ""));
@@ -548,7 +560,7 @@ fn WallBody(o: Overview, panel: RwSignal<usize>) -> impl IntoView {
                                     <p>{move || pick(i18n.get_locale(), &zh, &en)} " · " {t!(i18n, overview_latest)} " "
                                         {p.latest.clone().unwrap_or_else(|| "—".into())}</p>
                                     {p.sources.into_iter().map(|s| view! {
-                                        <p class={if s.stale { "flag flag-bad" } else if s.silent > 0 { "flag flag-warn" } else { "flag flag-ok" }}>
+                                        <p class=flag_class(&s)>
                                             {s.stale.then(|| view! { <strong>{t!(i18n, overview_stale)}</strong> " · " })}
                                             <SourceText s=s.clone() />
                                         </p>
@@ -588,7 +600,7 @@ fn WallBody(o: Overview, panel: RwSignal<usize>) -> impl IntoView {
             <aside class="wall-feed" aria-labelledby="wall-feed-h">
                 <h2 id="wall-feed-h">{t!(i18n, overview_feed)}</h2>
                 {stale.into_iter().map(|s| view! {
-                    <p class=if s.stale { "flag flag-bad" } else { "flag flag-warn" }>
+                    <p class=flag_class(&s)>
                         {s.stale.then(|| view! { <strong>{t!(i18n, overview_stale)}</strong> " · " })}
                         <SourceText s=s.clone() />
                     </p>
@@ -646,29 +658,34 @@ mod tests {
     #[test]
     fn deltas_say_whether_the_change_is_good() {
         assert_eq!(
-            delta(&f(Some(12.0), Some(15.0), "", Some(true))),
+            delta(&f(Some(12.0), Some(15.0), "", Some(true)), "pt"),
             Some(("-3".into(), "good"))
         );
         assert_eq!(
-            delta(&f(Some(80.0), Some(82.5), "%", Some(false))),
+            delta(&f(Some(80.0), Some(82.5), "%", Some(false)), "pt"),
             Some(("-2.5 pt".into(), "bad"))
         );
         assert_eq!(
-            delta(&f(Some(110.0), Some(100.0), "kWh", Some(true))),
+            delta(&f(Some(110.0), Some(100.0), "kWh", Some(true)), "pt"),
             Some(("+10.0 %".into(), "bad"))
         );
         // A volume is neither; no change is flat; nothing to compare, no delta.
-        assert_eq!(delta(&f(Some(5.0), Some(3.0), "", None)).unwrap().1, "flat");
         assert_eq!(
-            delta(&f(Some(5.0), Some(5.0), "", Some(true))).unwrap().1,
+            delta(&f(Some(5.0), Some(3.0), "", None), "pt").unwrap().1,
             "flat"
         );
-        assert_eq!(delta(&f(Some(5.0), None, "", Some(true))), None);
-        assert_eq!(delta(&f(None, Some(5.0), "%", Some(true))), None);
-        assert_eq!(delta(&f(Some(5.0), Some(0.0), "t", Some(true))), None);
+        assert_eq!(
+            delta(&f(Some(5.0), Some(5.0), "", Some(true)), "pt")
+                .unwrap()
+                .1,
+            "flat"
+        );
+        assert_eq!(delta(&f(Some(5.0), None, "", Some(true)), "pt"), None);
+        assert_eq!(delta(&f(None, Some(5.0), "%", Some(true)), "pt"), None);
+        assert_eq!(delta(&f(Some(5.0), Some(0.0), "t", Some(true)), "pt"), None);
         let mut t = f(Some(3.0), Some(6.0), "", None);
         t.previous_kind = "targets_total".into();
-        assert_eq!(delta(&t), None);
+        assert_eq!(delta(&t, "pt"), None);
     }
 
     #[test]
