@@ -1,27 +1,16 @@
 // Screenshots of the case workflow screens for review:
 //   node scripts/screenshots-cases.js [BASE_URL] [OUT_DIR]
 // Needs a running server with demo data and end2end/node_modules (make test installs it).
-const { chromium } = require('../end2end/node_modules/playwright-core');
+const { launch, signIn: signInAt } = require('./lib/browser');
 
 const base = process.argv[2] || 'http://127.0.0.1:3000';
 const out = process.argv[3] || 'end2end/screenshots';
 
-async function signIn(page, user) {
-  await page.context().clearCookies();
-  await page.goto(base + '/login');
-  await page.waitForSelector('body[data-hydrated="true"]');
-  await page.fill('#username', user);
-  await page.fill('#password', 'Demo@2026!');
-  await page.click('[data-testid=login-form] button[type=submit]');
-  await page.waitForSelector('[data-testid=user-name]');
-}
+const signIn = (page, user) => signInAt(page, base, user);
 
 (async () => {
   require('fs').mkdirSync(out, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  const browser = await launch();
   const shot = async (page, name) => page.screenshot({ path: `${out}/${name}.png`, fullPage: true });
   const visit = async (page, path, sel, name) => {
     await page.goto(base + path);

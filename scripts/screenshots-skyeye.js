@@ -2,20 +2,12 @@
 //   node scripts/screenshots-skyeye.js [BASE_URL] [OUT_DIR]
 // Needs a running server with demo data (it changes that data: it triages, escalates,
 // creates and revokes a key, and posts one alert) and end2end/node_modules.
-const { chromium } = require('../end2end/node_modules/playwright-core');
+const { launch, signIn: signInAt } = require('./lib/browser');
 
 const base = process.argv[2] || 'http://127.0.0.1:3000';
 const out = process.argv[3] || 'end2end/screenshots';
 
-async function signIn(page, user) {
-  await page.context().clearCookies();
-  await page.goto(base + '/login');
-  await page.waitForSelector('body[data-hydrated="true"]');
-  await page.fill('#username', user);
-  await page.fill('#password', 'Demo@2026!');
-  await page.click('[data-testid=login-form] button[type=submit]');
-  await page.waitForSelector('[data-testid=user-name]');
-}
+const signIn = (page, user) => signInAt(page, base, user);
 
 function check(cond, what) {
   if (!cond) throw new Error('check failed: ' + what);
@@ -24,10 +16,7 @@ function check(cond, what) {
 
 (async () => {
   require('fs').mkdirSync(out, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'],
-  });
+  const browser = await launch();
   const shot = async (page, name) => page.screenshot({ path: `${out}/${name}.png`, fullPage: true });
   const visit = async (page, path, sel, name) => {
     await page.goto(base + path);
