@@ -34,6 +34,10 @@ pub enum FieldErrorKind {
     PhotoTooLarge,
     TooManyPhotos,
     PhotoRequired,
+    /// A citizen category (Open311 service) that does not exist or is switched off.
+    UnknownService,
+    /// An answer to a category's question missing or not among its choices.
+    BadAnswer,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +84,9 @@ pub enum AppError {
     BadRequest(String),
     #[error("network or protocol error: {0}")]
     Transport(String),
+    /// Too many submissions from this address; try again in `minutes`.
+    #[error("too many requests; retry in {minutes} minutes")]
+    TooManyRequests { minutes: i64 },
 }
 
 impl AppError {
@@ -102,6 +109,7 @@ impl AppError {
             AppError::Refused(_) | AppError::Conflict => 409,
             AppError::NotFound => 404,
             AppError::Locked { .. } => 423,
+            AppError::TooManyRequests { .. } => 429,
             AppError::Invalid(_) => 422,
             AppError::BadRequest(_) => 400,
             AppError::Internal | AppError::Transport(_) => 500,

@@ -109,6 +109,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/energy/upload") ssr=SsrMode::Async view=pages::energy::upload::UploadPage />
                         <Route path=path!("/energy/anomalies") ssr=SsrMode::Async view=pages::energy::anomalies::AnomaliesPage />
                         <Route path=path!("/energy/anomalies/:id") ssr=SsrMode::Async view=pages::energy::anomalies::AnomalyPage />
+                        <Route path=path!("/report") ssr=SsrMode::Async view=pages::public::ReportPage />
+                        <Route path=path!("/track") ssr=SsrMode::Async view=pages::public::TrackForm />
+                        <Route path=path!("/track/:code") ssr=SsrMode::Async view=pages::public::TrackPage />
                     </Routes>
                 </AppFrame>
             </Router>

@@ -30,6 +30,8 @@ pub struct Config {
     pub camera_offline_ms: i64,
     /// Requests per second one API key may make (a burst of twice as many is allowed).
     pub api_rate: u32,
+    /// Citizen reports one network address may submit per hour (report page and Open311).
+    pub citizen_per_hour: i64,
 }
 
 impl Default for Config {
@@ -49,6 +51,7 @@ impl Default for Config {
             alert_window_ms: 10 * 60_000,
             camera_offline_ms: 5 * 60_000,
             api_rate: 50,
+            citizen_per_hour: 5,
         }
     }
 }
@@ -108,6 +111,9 @@ impl Config {
         }
         if let Some(v) = get("CITYLINK_API_RATE") {
             c.api_rate = parse_pos("CITYLINK_API_RATE", &v)?.min(100_000) as u32;
+        }
+        if let Some(v) = get("CITYLINK_CITIZEN_PER_HOUR") {
+            c.citizen_per_hour = parse_pos("CITYLINK_CITIZEN_PER_HOUR", &v)?.min(100_000);
         }
         if let Some(v) = get("CITYLINK_SECURE_COOKIES") {
             c.secure_cookies = parse_bool("CITYLINK_SECURE_COOKIES", &v)?;

@@ -181,6 +181,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/photos/{id}", get(crate::http::files::photo))
+        .route(
+            "/track/{code}/photos/{id}",
+            get(crate::http::files::public_photo),
+        )
         .route("/cases/export.csv", get(crate::http::files::export_csv))
         .route("/live", get(crate::http::live::events))
         .route("/snapshots/{id}", get(crate::http::live::snapshot))

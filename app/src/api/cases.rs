@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 
 #[cfg(feature = "ssr")]
-mod server {
+pub(crate) mod server {
     use crate::error::{AppError, FieldError, FieldErrorKind as K};
     use crate::photos::{self, Photo, MAX_PER_STEP};
     use leptos::server_fn::codec::MultipartData;
@@ -254,6 +254,7 @@ pub async fn case_step(data: MultipartData) -> Result<String, AppError> {
         action,
         version: form.int("version")?,
         note: form.text("note"),
+        public_note: form.text("public_note"),
         department_id: form.opt_int("department_id")?,
         photos: form.photos,
     };

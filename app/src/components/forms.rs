@@ -28,6 +28,8 @@ pub fn field_error_text(locale: Locale, kind: FieldErrorKind) -> &'static str {
         FieldErrorKind::PhotoTooLarge => td_string!(locale, err_photo_too_large),
         FieldErrorKind::TooManyPhotos => td_string!(locale, err_too_many_photos),
         FieldErrorKind::PhotoRequired => td_string!(locale, err_photo_required),
+        FieldErrorKind::UnknownService => td_string!(locale, err_unknown_service),
+        FieldErrorKind::BadAnswer => td_string!(locale, err_bad_answer),
     }
 }
 
@@ -66,6 +68,12 @@ pub fn error_text(locale: Locale, e: &AppError) -> String {
         AppError::Internal => td_string!(locale, err_internal).to_string(),
         AppError::BadRequest(_) => td_string!(locale, err_bad_request).to_string(),
         AppError::Transport(_) => td_string!(locale, err_network).to_string(),
+        AppError::TooManyRequests { minutes } => format!(
+            "{}{}{}",
+            td_string!(locale, err_too_many_before),
+            minutes,
+            td_string!(locale, err_too_many_after)
+        ),
     }
 }
 
@@ -86,19 +94,22 @@ where
 #[component]
 pub fn FieldErr<T: Clone + Send + Sync + 'static>(
     outcome: Outcome<T>,
-    field: &'static str,
+    /// A field name; `String` as well for names made at run time (`attribute[code]`).
+    #[prop(into)]
+    field: String,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let msg = move || match outcome.get() {
+    let id = format!("{field}-error");
+    let msg = Signal::derive(move || match outcome.get() {
         Some(Err(e)) => e
-            .for_field(field)
+            .for_field(&field)
             .map(|k| field_error_text(i18n.get_locale(), k)),
         _ => None,
-    };
+    });
     view! {
-        <Show when=move || msg().is_some()>
-            <p class="field-error" id=format!("{field}-error") role="alert">
-                {msg}
+        <Show when=move || msg.get().is_some()>
+            <p class="field-error" id=id.clone() role="alert">
+                {move || msg.get()}
             </p>
         </Show>
     }

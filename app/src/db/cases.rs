@@ -358,6 +358,33 @@ pub struct NewReport {
     pub route_department_id: Option<i64>,
 }
 
+/// Who a report comes from: a signed-in user, or a citizen without an account (no user,
+/// no department; the timeline names them only as 市民 / citizen).
+#[derive(Debug, Clone, Copy)]
+pub struct Reporter<'a> {
+    pub user_id: Option<i64>,
+    pub name: &'a str,
+    pub department_id: Option<i64>,
+}
+
+impl Reporter<'static> {
+    pub const CITIZEN: Reporter<'static> = Reporter {
+        user_id: None,
+        name: crate::model::CITIZEN_NAME,
+        department_id: None,
+    };
+}
+
+impl<'a> From<&'a CurrentUser> for Reporter<'a> {
+    fn from(u: &'a CurrentUser) -> Self {
+        Reporter {
+            user_id: Some(u.id),
+            name: &u.display_name,
+            department_id: Some(u.department_id),
+        }
+    }
+}
+
 /// Writes a report with its photos; returns the new case's id and code.
 pub async fn report(
     store: &Store,
@@ -367,7 +394,7 @@ pub async fn report(
     photos: Vec<Photo>,
 ) -> Result<(i64, String), AppError> {
     let mut tx = store.begin().await?;
-    let r = report_in(&mut tx, u, actor, r, photos, None).await?;
+    let r = report_in(&mut tx, u.into(), actor, r, photos, None).await?;
     tx.commit().await?;
     Ok(r)
 }
@@ -377,7 +404,7 @@ pub async fn report(
 /// Sky Eye snapshot.
 pub async fn report_in(
     tx: &mut Tx,
-    u: &CurrentUser,
+    u: Reporter<'_>,
     actor: &audit::Actor,
     r: &NewReport,
     photos: Vec<Photo>,
@@ -416,7 +443,7 @@ pub async fn report_in(
     .bind(r.lat)
     .bind(&r.address)
     .bind(&r.description)
-    .bind(u.id)
+    .bind(u.user_id)
     .bind(now)
     .bind(filing_deadline)
     .bind(r.route_department_id)
@@ -436,16 +463,17 @@ pub async fn report_in(
             action: "report",
             from_state: None,
             to_state: State::Reported,
-            user_id: Some(u.id),
-            actor_name: &u.display_name,
-            actor_department_id: Some(u.department_id),
+            user_id: u.user_id,
+            actor_name: u.name,
+            actor_department_id: u.department_id,
             department_id: None,
             deadline_at: Some(filing_deadline),
             note: "",
+            public_note: "",
         },
     )
     .await?;
-    insert_photos(tx, id, event, "report", u.id, now, photos, alert_id).await?;
+    insert_photos(tx, id, event, "report", u.user_id, now, photos, alert_id).await?;
     audit::record(
         tx,
         actor,
@@ -478,13 +506,15 @@ pub struct EventRow<'a> {
     pub department_id: Option<i64>,
     pub deadline_at: Option<i64>,
     pub note: &'a str,
+    /// Shown on the public status page (and as Open311 status_notes); may be empty.
+    pub public_note: &'a str,
 }
 
 pub async fn insert_event(tx: &mut Tx, e: &EventRow<'_>) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "INSERT INTO case_events (case_id, at, action, from_state, to_state, user_id, actor_name, \
-         actor_department_id, department_id, deadline_at, note) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+         actor_department_id, department_id, deadline_at, note, public_note) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
     )
     .bind(e.case_id)
     .bind(e.at)
@@ -497,6 +527,7 @@ pub async fn insert_event(tx: &mut Tx, e: &EventRow<'_>) -> sqlx::Result<i64> {
     .bind(e.department_id)
     .bind(e.deadline_at)
     .bind(e.note)
+    .bind(e.public_note)
     .fetch_one(&mut **tx)
     .await
 }
@@ -506,7 +537,7 @@ async fn insert_photos(
     case_id: i64,
     event_id: i64,
     stage: &str,
-    user_id: i64,
+    user_id: Option<i64>,
     at: i64,
     photos: Vec<Photo>,
     alert_id: Option<i64>,
@@ -541,6 +572,8 @@ pub struct StepInput {
     /// The version the caller saw; a step on a case changed since is refused (Conflict).
     pub version: i64,
     pub note: String,
+    /// A note for the citizen who reported (public status page, Open311); may be empty.
+    pub public_note: String,
     pub department_id: Option<i64>,
     pub photos: Vec<Photo>,
 }
@@ -592,6 +625,10 @@ pub async fn step(
     }
     if note.chars().count() > 1000 {
         errs.push(FieldError::new("note", K::TooLong));
+    }
+    let public_note = input.public_note.trim().to_string();
+    if public_note.chars().count() > 500 {
+        errs.push(FieldError::new("public_note", K::TooLong));
     }
     if action.takes_photos() && input.photos.is_empty() {
         errs.push(FieldError::new("photos", K::PhotoRequired));
@@ -735,6 +772,7 @@ pub async fn step(
             department_id: event_department,
             deadline_at: event_deadline,
             note: &note,
+            public_note: &public_note,
         },
     )
     .await?;
@@ -742,7 +780,17 @@ pub async fn step(
         Action::ReportBack => "handle",
         _ => "verify",
     };
-    insert_photos(&mut tx, cur.id, event, stage, u.id, now, input.photos, None).await?;
+    insert_photos(
+        &mut tx,
+        cur.id,
+        event,
+        stage,
+        Some(u.id),
+        now,
+        input.photos,
+        None,
+    )
+    .await?;
     // A Sky Eye incident escalated to this case ends with it.
     if matches!(next, State::Closed | State::Rejected) {
         super::skyeye::resolve_for_case(&mut tx, cur.id, now, u, &cur.code).await?;
@@ -893,6 +941,10 @@ pub async fn detail(
         departments,
         appealable,
         incident_id: super::skyeye::incident_of_case(store, id).await?,
+        citizen_code: sqlx::query_scalar("SELECT code FROM citizen_reports WHERE case_id = $1")
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await?,
         anomaly_id: super::energy_anomalies::anomaly_of_case(store, id).await?,
         route_department: d.route_department_id.map(|id| DeptOption {
             id,
@@ -917,10 +969,11 @@ async fn timeline(store: &Store, id: i64) -> sqlx::Result<Vec<TimelineItem>> {
         department_en: Option<String>,
         deadline_at: Option<i64>,
         note: String,
+        public_note: String,
     }
     let rows: Vec<E> = sqlx::query_as(
         "SELECT e.id, e.at, e.action, e.from_state, e.to_state, e.actor_name, ad.name_zh AS actor_department_zh, \
-         ad.name_en AS actor_department_en, d.name_zh AS department_zh, d.name_en AS department_en, e.deadline_at, e.note \
+         ad.name_en AS actor_department_en, d.name_zh AS department_zh, d.name_en AS department_en, e.deadline_at, e.note, e.public_note \
          FROM case_events e LEFT JOIN departments ad ON ad.id = e.actor_department_id \
          LEFT JOIN departments d ON d.id = e.department_id WHERE e.case_id = $1 ORDER BY e.at, e.id",
     )
@@ -952,6 +1005,7 @@ async fn timeline(store: &Store, id: i64) -> sqlx::Result<Vec<TimelineItem>> {
             department_en: e.department_en,
             deadline: e.deadline_at.map(fmt_local),
             note: e.note,
+            public_note: e.public_note,
         })
         .collect())
 }

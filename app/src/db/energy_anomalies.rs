@@ -400,7 +400,7 @@ pub async fn open_case(
         route_department_id: Some(info.department_id),
     };
     let (case_id, code) =
-        super::cases::report_in(&mut tx, u, &actor, &report, Vec::new(), None).await?;
+        super::cases::report_in(&mut tx, u.into(), &actor, &report, Vec::new(), None).await?;
     let n = sqlx::query(
         "UPDATE energy_anomalies SET state = 'case_opened', case_id = $1, decided_by = $2, decided_at = $3 \
          WHERE id = $4 AND state = 'open'",

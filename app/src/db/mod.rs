@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod cases;
 pub mod catalogue;
 pub mod catalogue_seed;
+pub mod citizen;
 pub mod demo_cases;
 pub mod demo_snapshot;
 pub mod departments;

@@ -630,8 +630,15 @@ pub async fn escalate(
         source: "skyeye",
         route_department_id: None,
     };
-    let (case_id, code) =
-        cases::report_in(&mut tx, u, actor, &report, photos, info.snapshot_alert_id).await?;
+    let (case_id, code) = cases::report_in(
+        &mut tx,
+        u.into(),
+        actor,
+        &report,
+        photos,
+        info.snapshot_alert_id,
+    )
+    .await?;
     let changed = sqlx::query(
         "UPDATE incidents SET state = $1, case_id = $2, decided_by = $3, decided_at = $4, updated_at = $4, \
          version = version + 1 WHERE id = $5 AND version = $6",

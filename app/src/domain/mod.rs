@@ -3,6 +3,7 @@
 pub mod assessment;
 #[cfg(feature = "ssr")]
 pub mod calendar;
+pub mod citizen;
 pub mod energy;
 pub mod energy_rules;
 pub mod evaluation;

@@ -123,6 +123,8 @@ pub struct TimelineItem {
     pub department_en: Option<String>,
     pub deadline: Option<String>,
     pub note: String,
+    /// Written for the citizen who reported (public status page, Open311 status_notes).
+    pub public_note: String,
     pub photos: Vec<i64>,
 }
 
@@ -172,6 +174,8 @@ pub struct CaseDetail {
     /// The Sky Eye incident this case was escalated from.
     #[serde(default)]
     pub incident_id: Option<i64>,
+    /// The tracking code of a citizen report (public page or Open311).
+    pub citizen_code: Option<String>,
     /// The energy anomaly this case was opened from.
     #[serde(default)]
     pub anomaly_id: Option<i64>,

@@ -104,3 +104,5 @@ mod energy;
 pub use energy::*;
 mod overview;
 pub use overview::*;
+mod citizen;
+pub use citizen::*;

@@ -7,4 +7,5 @@ pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod overview;
+pub mod public;
 pub mod skyeye;

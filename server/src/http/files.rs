@@ -57,6 +57,33 @@ pub async fn photo(
     }
 }
 
+/// `GET /track/{code}/photos/{id}`: a photo of a closed citizen report, public to whoever
+/// holds its tracking code (the report's photo and the fix's; never verification photos).
+pub async fn public_photo(
+    State(st): State<AppState>,
+    Path((code, id)): Path<(String, i64)>,
+) -> Response {
+    match app::db::citizen::public_photo(&st.store, &code, id).await {
+        Ok(Some((mime, bytes))) => (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_str(&mime)
+                        .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+                ),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=86400, immutable"),
+                ),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
+}
+
 /// Rows in one export; the filter narrows larger lists.
 pub const EXPORT_LIMIT: i64 = 100_000;
 

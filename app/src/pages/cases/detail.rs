@@ -150,6 +150,10 @@ fn Detail(
                     <dd class="prewrap">{c.description.clone()}</dd>
                     <dt>{t!(i18n, case_reported_at)}</dt>
                     <dd>{c.row.reported_at.clone()} {c.reporter_name.clone().map(|n| format!(" · {n}"))}</dd>
+                    {c.citizen_code.clone().map(|code| view! {
+                        <dt>{t!(i18n, case_source)}</dt>
+                        <dd data-testid="case-citizen">{t!(i18n, case_from_citizen)} " " <a class="mono" href=format!("/track/{code}")>{code.clone()}</a></dd>
+                    })}
                     {c.incident_id.map(|n| view! {
                         <dt>{t!(i18n, case_source)}</dt>
                         <dd data-testid="case-incident">
@@ -225,13 +229,14 @@ fn Detail(
                                 <span class="muted">" " {e.at.clone()}</span>
                             </div>
                             <div class="tl-body">
-                                {e.actor_name.clone()}
+                                {if e.actor_name == crate::model::CITIZEN_NAME { t!(i18n, citizen_actor).into_any() } else { e.actor_name.clone().into_any() }}
                                 {move || adept.as_ref().map(|(zh, en)| format!("（{}）", pick(i18n.get_locale(), zh, en)))}
                                 " → " {move || state_label(i18n.get_locale(), e.to_state)}
                                 {move || dept.as_ref().map(|(zh, en)| format!(" · {} {}", t_string!(i18n, dispatched_to), pick(i18n.get_locale(), zh, en)))}
                                 {e.deadline.clone().map(|d| view! { <span class="muted">" · " {t!(i18n, case_deadline)} " " {d}</span> })}
                             </div>
                             {(!e.note.is_empty()).then(|| view! { <p class="tl-note">{e.note.clone()}</p> })}
+                            {(!e.public_note.is_empty()).then(|| view! { <p class="tl-note tl-public"><span class="tag">{t!(i18n, public_note_tag)}</span>" " {e.public_note.clone()}</p> })}
                             {(!e.photos.is_empty()).then(|| view! {
                                 <div class="thumbs">
                                     {e.photos.iter().map(|p| view! { <a href=format!("/photos/{p}") target="_blank"><img src=format!("/photos/{p}") alt="" loading="lazy" /></a> }).collect_view()}
@@ -322,6 +327,18 @@ fn StepForm(
                         <textarea id=nid name="note" rows="2" maxlength="1000" required=action.needs_note()
                             aria-invalid=invalid(out, "note") aria-describedby="note-error"></textarea>
                         <FieldErr outcome=out field="note" />
+                    </div>
+                }
+            })}
+            {(c.source == "citizen").then(|| {
+                let pid = format!("public-note-{}", action.code());
+                view! {
+                    <div class="field">
+                        <label for=pid.clone()>{t!(i18n, step_public_note)}</label>
+                        <textarea id=pid name="public_note" rows="2" maxlength="500"
+                            aria-invalid=invalid(out, "public_note")></textarea>
+                        <p class="help">{t!(i18n, step_public_note_help)}</p>
+                        <FieldErr outcome=out field="public_note" />
                     </div>
                 }
             })}

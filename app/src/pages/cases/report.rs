@@ -17,22 +17,7 @@ pub fn ReportNew() -> impl IntoView {
     let cells = Resource::new(|| (), |_| map_cells());
     let lon = RwSignal::new(String::new());
     let lat = RwSignal::new(String::new());
-    let locate = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            use wasm_bindgen::closure::Closure;
-            use wasm_bindgen::JsCast;
-            let Ok(geo) = leptos::prelude::window().navigator().geolocation() else {
-                return;
-            };
-            let ok = Closure::once_into_js(move |p: web_sys::Position| {
-                let c = p.coords();
-                lon.set(format!("{:.6}", c.longitude()));
-                lat.set(format!("{:.6}", c.latitude()));
-            });
-            let _ = geo.get_current_position(ok.unchecked_ref());
-        }
-    };
+    let locate = move |_| locate_me(lon, lat);
     view! {
         <Title text=move || t_string!(i18n, nav_report).to_string() />
         <RequireArea area=Area::Report>
@@ -104,10 +89,31 @@ pub fn ReportNew() -> impl IntoView {
     }
 }
 
+/// Asks the browser for its location and puts it into the two fields (nothing happens when
+/// the browser has none or the person declines).
+pub fn locate_me(lon: RwSignal<String>, lat: RwSignal<String>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::closure::Closure;
+        use wasm_bindgen::JsCast;
+        let Ok(geo) = leptos::prelude::window().navigator().geolocation() else {
+            return;
+        };
+        let ok = Closure::once_into_js(move |p: web_sys::Position| {
+            let c = p.coords();
+            lon.set(format!("{:.6}", c.longitude()));
+            lat.set(format!("{:.6}", c.latitude()));
+        });
+        let _ = geo.get_current_position(ok.unchecked_ref());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (lon, lat);
+}
+
 /// A small grid map: a click puts the place at the centre of that cell (typing or the
 /// browser's location work as well).
 #[component]
-fn GridPicker(
+pub fn GridPicker(
     list: Vec<crate::model::GridCell>,
     lon: RwSignal<String>,
     lat: RwSignal<String>,
