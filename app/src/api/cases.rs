@@ -118,7 +118,7 @@ pub async fn list_cases(filter: CaseFilter) -> Result<Page<CaseRow>, AppError> {
     crate::db::cases::list(
         &st.store,
         &filter,
-        crate::db::cases::scope(&u),
+        crate::db::cases::scope(&st.store, &u, "case list").await?,
         crate::model::PER_PAGE,
     )
     .await
@@ -172,10 +172,12 @@ pub async fn map_cells() -> Result<Vec<GridCell>, AppError> {
     use crate::auth::{require, state};
     let u = require(crate::domain::Area::Cases, "cases.map").await?;
     let st = state()?;
-    Ok(
-        crate::db::grids::map_cells(&st.store, crate::db::now_ms(), crate::db::cases::scope(&u))
-            .await?,
+    Ok(crate::db::grids::map_cells(
+        &st.store,
+        crate::db::now_ms(),
+        crate::db::cases::scope(&st.store, &u, "case map").await?,
     )
+    .await?)
 }
 
 /// A new report from an inspector: class, coordinates (placed in a grid), address,

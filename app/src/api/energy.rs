@@ -258,7 +258,7 @@ mod imp {
         let l = locale(lang);
         let t = energy_type(ty);
         let now = now_ms();
-        let scope = q::scope(store, u).await?;
+        let scope = q::scope(store, u, "energy overview").await?;
         let district = if crate::db::grids::DISTRICTS.iter().any(|d| d.0 == district) {
             Some(district)
         } else if district.is_empty() {
@@ -506,7 +506,7 @@ mod imp {
     ) -> Result<EntityView, AppError> {
         let l = locale(lang);
         let now = now_ms();
-        let scope = q::scope(store, u).await?;
+        let scope = q::scope(store, u, &format!("entity {id}")).await?;
         let month = q::month_key(month, now);
         let meters = q::meters_of(store, id, month).await?;
         // The type shown: the one asked for, else the entity's first meter's.
@@ -656,7 +656,7 @@ mod imp {
     ) -> Result<MeterView, AppError> {
         let l = locale(lang);
         let now = now_ms();
-        let scope = q::scope(store, u).await?;
+        let scope = q::scope(store, u, &format!("meter {id}")).await?;
         let month = q::month_key("", now);
         let (row, entity_id, zh, en, parent_code) = q::meter(store, scope, id, month).await?;
         let t = energy_type(&row.energy_type);

@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod cases;
+pub mod datasets;
 pub mod citizen;
 pub mod energy;
 pub mod energy_targets;

@@ -15,12 +15,19 @@ use crate::model::{
 };
 use crate::photos::Photo;
 
-/// Departments see the cases dispatched to them (now or before); the other case roles
-/// see every case.
-pub fn scope(u: &CurrentUser) -> Option<i64> {
+/// Departments see the cases dispatched to them (now or before), unless their department
+/// holds a grant in force on the case records: then every case, and each such read (named by
+/// `what`) is audited as `data.read`. The other case roles see every case.
+pub async fn scope(store: &Store, u: &CurrentUser, what: &str) -> sqlx::Result<Option<i64>> {
     match u.role {
-        Role::Handler | Role::DeptHead => Some(u.department_id),
-        _ => None,
+        Role::Handler | Role::DeptHead => {
+            if super::datasets::read_via_grant(store, u, crate::model::DATASET_CASES, what).await? {
+                Ok(None)
+            } else {
+                Ok(Some(u.department_id))
+            }
+        }
+        _ => Ok(None),
     }
 }
 
@@ -318,7 +325,7 @@ const CURRENT: &str = "SELECT id, code, state, CASE WHEN on_hold THEN 1 ELSE 0 E
 pub async fn visible(store: &Store, u: &CurrentUser, id: i64) -> sqlx::Result<bool> {
     let mut w = Where::default();
     w.and("c.id = ?", [Arg::I(id)]);
-    if let Some(d) = scope(u) {
+    if let Some(d) = scope(store, u, &format!("case {id}")).await? {
         w.and(SCOPE_COND, [Arg::I(d), Arg::I(d)]);
     }
     let n: i64 = bind_scalar(

@@ -11,17 +11,23 @@ use crate::error::AppError;
 use crate::model::{CurrentUser, EntityRow, MeterRow};
 use std::collections::HashMap;
 
-/// `None`: reads every entity. `Some(d)`: only entities of department `d`.
-pub async fn scope(store: &Store, u: &CurrentUser) -> sqlx::Result<Option<i64>> {
+/// `None`: reads every entity (leaders, administrators, the owning department, and a
+/// department holding a grant in force on the energy dataset: each such read, named by
+/// `what`, is audited as `data.read`). `Some(d)`: only entities of department `d`.
+pub async fn scope(store: &Store, u: &CurrentUser, what: &str) -> sqlx::Result<Option<i64>> {
     if matches!(u.role, Role::Admin | Role::Leader) {
         return Ok(None);
     }
     let owner = super::energy_ingest::owner_department(store.pool()).await?;
-    Ok(if owner == Some(u.department_id) {
-        None
-    } else {
-        Some(u.department_id)
-    })
+    Ok(
+        if owner == Some(u.department_id)
+            || super::datasets::read_via_grant(store, u, crate::model::DATASET_ENERGY, what).await?
+        {
+            None
+        } else {
+            Some(u.department_id)
+        },
+    )
 }
 
 /// Energy analysts of the department owning the energy data edit (uploads, targets, factors,

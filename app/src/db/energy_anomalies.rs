@@ -134,7 +134,7 @@ pub async fn list(
     u: &CurrentUser,
     state: &str,
 ) -> Result<Vec<AnomalyRow>, AppError> {
-    let scope = super::energy::scope(store, u).await?;
+    let scope = super::energy::scope(store, u, "anomaly list").await?;
     let sql = format!(
         "SELECT {COLS} FROM energy_anomalies a JOIN energy_entities e ON e.id = a.entity_id \
          WHERE ($1 = '' OR a.state = $1) AND ($2 = 0 OR e.department_id = $2) ORDER BY a.hour DESC, a.id DESC LIMIT 200"
@@ -154,7 +154,7 @@ pub async fn get(
     u: &CurrentUser,
     id: i64,
 ) -> Result<(AnomalyRow, Vec<(i64, Option<f64>, Option<f64>)>), AppError> {
-    let scope = super::energy::scope(store, u).await?;
+    let scope = super::energy::scope(store, u, &format!("anomaly {id}")).await?;
     let sql = format!(
         "SELECT {COLS} FROM energy_anomalies a JOIN energy_entities e ON e.id = a.entity_id \
          WHERE a.id = $1 AND ($2 = 0 OR e.department_id = $2)"

@@ -190,7 +190,7 @@ type TargetTuple = (
 /// Targets the caller may read (department heads: district targets and their own entities'),
 /// with progress as of `now`.
 pub async fn list(store: &Store, u: &CurrentUser, now: i64) -> sqlx::Result<Vec<TargetRow>> {
-    let dept = scope(store, u).await?;
+    let dept = scope(store, u, "energy targets").await?;
     let rows: Vec<TargetTuple> = sqlx::query_as(
         "SELECT t.id, t.scope, COALESCE(t.district_code, e.district_code, ''), COALESCE(t.entity_id, 0), \
          COALESCE(e.name_zh, ''), COALESCE(e.name_en, ''), t.metric, t.baseline_year, t.target_year, \

@@ -30,19 +30,24 @@ pub async fn owner_department(pool: &sqlx::AnyPool) -> sqlx::Result<Option<i64>>
     .await
 }
 
-/// `None`: the caller reads every incident (leaders, administrators, the owning department).
-/// `Some(d)`: only incidents department `d` owns (camera health), of types granted to it, or
-/// escalated to it as cases.
-pub async fn scope(store: &Store, u: &CurrentUser) -> sqlx::Result<Option<i64>> {
+/// `None`: the caller reads every incident (leaders, administrators, the owning department,
+/// and a department holding a grant in force on the Sky Eye dataset: each such read, named
+/// by `what`, is audited as `data.read`). `Some(d)`: only incidents department `d` owns
+/// (camera health), of types granted to it, or escalated to it as cases.
+pub async fn scope(store: &Store, u: &CurrentUser, what: &str) -> sqlx::Result<Option<i64>> {
     if matches!(u.role, Role::Admin | Role::Leader) {
         return Ok(None);
     }
     let owner = owner_department(store.pool()).await?;
-    Ok(if owner == Some(u.department_id) {
-        None
-    } else {
-        Some(u.department_id)
-    })
+    Ok(
+        if owner == Some(u.department_id)
+            || super::datasets::read_via_grant(store, u, crate::model::DATASET_SKYEYE, what).await?
+        {
+            None
+        } else {
+            Some(u.department_id)
+        },
+    )
 }
 
 const SCOPE_COND: &str = "(i.owner_department_id = ? \
@@ -167,7 +172,7 @@ pub async fn list(
     u: &CurrentUser,
     f: &IncidentFilter,
 ) -> Result<Page<IncidentRow>, AppError> {
-    let scope = scope(store, u).await?;
+    let scope = scope(store, u, "incident list").await?;
     let w = filter_where(f, scope)?;
     let mut count_args = w.args.clone();
     count_args.push(Arg::I(COUNT_CAP + 1));
@@ -209,7 +214,7 @@ pub async fn list(
 /// True when the caller may see incident `id`.
 async fn visible(store: &Store, u: &CurrentUser, id: i64) -> Result<bool, AppError> {
     let mut w = Where::default();
-    scoped(&mut w, scope(store, u).await?);
+    scoped(&mut w, scope(store, u, &format!("incident {id}")).await?);
     w.and("i.id = ?", [Arg::I(id)]);
     let n: i64 = bind_scalar(
         sqlx::query_scalar(&format!("SELECT COUNT(*) FROM incidents i{}", w.sql())),
@@ -412,7 +417,7 @@ pub async fn triage(
     if note.chars().count() > 500 {
         return Err(AppError::field("note", K::TooLong));
     }
-    let scope = scope(store, u).await?;
+    let scope = scope(store, u, "bulk triage").await?;
     let mut visible_ids = Vec::new();
     for &id in ids {
         let mut w = Where::default();
@@ -842,7 +847,7 @@ pub async fn cameras(
     f: &CameraFilter,
 ) -> Result<Page<CameraRow>, AppError> {
     let mut w = Where::default();
-    if let Some(d) = scope(store, u).await? {
+    if let Some(d) = scope(store, u, "camera list").await? {
         w.and("c.department_id = ?", [Arg::I(d)]);
     }
     match f.status.trim() {
@@ -932,7 +937,7 @@ pub async fn cameras(
 /// Cameras by owning department and status.
 pub async fn health(store: &Store, u: &CurrentUser) -> Result<Vec<DeptHealth>, AppError> {
     let mut w = Where::default();
-    if let Some(d) = scope(store, u).await? {
+    if let Some(d) = scope(store, u, "camera health").await? {
         w.and("c.department_id = ?", [Arg::I(d)]);
     }
     let rows: Vec<(i64, String, String, i64, i64, i64)> = bind_args(
@@ -996,7 +1001,7 @@ pub async fn stats(
     if start >= end {
         return Err(AppError::field("to", K::BadDate));
     }
-    let scope = scope(store, u).await?;
+    let scope = scope(store, u, "alert statistics").await?;
     let mut w = Where::default();
     scoped(&mut w, scope);
     w.and(

@@ -48,6 +48,9 @@ pub enum Area {
     Scorecard,
     /// The leadership overview and the big screen: leaders and administrators.
     Overview,
+    /// The data catalogue (every dataset, its owner and its grants): all staff; granting is
+    /// checked on the server (owner's head, administrator).
+    DataCatalogue,
 }
 
 impl Role {
@@ -82,7 +85,7 @@ impl Role {
 
     pub fn may_open(self, area: Area) -> bool {
         match area {
-            Area::Home | Area::Account => true,
+            Area::Home | Area::Account | Area::DataCatalogue => true,
             Area::AdminUsers
             | Area::AdminDepartments
             | Area::AdminAudit

@@ -104,5 +104,7 @@ mod energy;
 pub use energy::*;
 mod overview;
 pub use overview::*;
+mod datasets;
+pub use datasets::*;
 mod citizen;
 pub use citizen::*;

@@ -128,7 +128,11 @@ pub async fn export_csv(
         overdue: get("overdue") == "1",
         page: 1,
     };
-    let rows = match cases::export(&st.store, &f, cases::scope(&u), EXPORT_LIMIT).await {
+    let scope = match cases::scope(&st.store, &u, "case export").await {
+        Ok(s) => s,
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    let rows = match cases::export(&st.store, &f, scope, EXPORT_LIMIT).await {
         Ok(r) => r,
         Err(e) => {
             return (
