@@ -5,3 +5,4 @@ pub mod guard;
 pub mod health;
 pub mod ingest;
 pub mod live;
+pub mod opendata;
