@@ -101,6 +101,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/cameras") ssr=SsrMode::Async view=pages::skyeye::cameras::CamerasPage />
                         <Route path=path!("/admin/keys") ssr=SsrMode::Async view=pages::skyeye::keys::ApiKeysPage />
                         <Route path=path!("/energy") ssr=SsrMode::Async view=pages::energy::overview::EnergyPage />
+                        <Route path=path!("/data") ssr=SsrMode::Async view=pages::data::DataPage />
+                        <Route path=path!("/catalogue") ssr=SsrMode::Async view=pages::catalogue::CataloguePage />
                         <Route path=path!("/energy/districts/:code") ssr=SsrMode::Async view=pages::energy::overview::EnergyPage />
                         <Route path=path!("/energy/entities/:id") ssr=SsrMode::Async view=pages::energy::entity::EntityPage />
                         <Route path=path!("/energy/meters/:id") ssr=SsrMode::Async view=pages::energy::entity::MeterPage />

@@ -218,6 +218,14 @@ const NAV: &[NavItem] = &[
         area: Area::Energy,
     },
     NavItem {
+        href: "/catalogue",
+        area: Area::DataCatalogue,
+    },
+    NavItem {
+        href: "/data",
+        area: Area::DataCatalogue,
+    },
+    NavItem {
         href: "/admin/users",
         area: Area::AdminUsers,
     },
@@ -269,6 +277,8 @@ fn nav_label(locale: Locale, href: &str) -> &'static str {
         "/cameras" => td_string!(locale, nav_cameras),
         "/admin/keys" => td_string!(locale, nav_keys),
         "/energy" => td_string!(locale, nav_energy),
+        "/catalogue" => td_string!(locale, nav_data_catalogue),
+        "/data" => td_string!(locale, nav_data),
         _ => td_string!(locale, nav_account),
     }
 }

@@ -2,6 +2,8 @@
 pub mod account;
 pub mod admin;
 pub mod cases;
+pub mod catalogue;
+pub mod data;
 pub mod energy;
 pub mod home;
 pub mod login;
