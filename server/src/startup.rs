@@ -24,9 +24,9 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 pub const UPLOAD_LIMIT: usize = 9 * 1024 * 1024;
 const UPLOAD_PATHS: &[&str] = &["/api/cases/report", "/api/cases/step", "/api/energy/upload"];
 /// Alert batches may carry snapshots.
-const ALERT_PATH: &str = "/api/v1/alerts";
+const ALERT_PATH: &str = crate::http::ingest::ALERTS_PATH;
 /// Readings batches hold up to 10,000 readings.
-const READINGS_PATH: &str = "/api/v1/readings";
+const READINGS_PATH: &str = crate::http::ingest::READINGS_PATH;
 
 /// Refuses bodies over the limit of their path: 413 at once when Content-Length says so,
 /// otherwise the body stops being read at the limit.
@@ -178,6 +178,8 @@ pub fn router(state: AppState) -> Router {
             .unwrap_or("-");
         tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
     };
+    // The machine endpoints and their OpenAPI document, from one registration.
+    let (machine, api) = crate::http::openapi::machine_routes().split_for_parts();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/photos/{id}", get(crate::http::files::photo))
@@ -189,17 +191,10 @@ pub fn router(state: AppState) -> Router {
         .route("/data/{file}", get(crate::http::opendata::download))
         .route("/live", get(crate::http::live::events))
         .route("/snapshots/{id}", get(crate::http::live::snapshot))
+        .merge(machine)
         .route(
-            "/api/v1/alerts",
-            axum::routing::post(crate::http::ingest::post_alerts),
-        )
-        .route(
-            READINGS_PATH,
-            axum::routing::post(crate::http::ingest::post_readings),
-        )
-        .route(
-            "/api/v1/cameras/heartbeat",
-            axum::routing::post(crate::http::ingest::post_heartbeats),
+            crate::http::openapi::PATH,
+            crate::http::openapi::serve(&api),
         )
         .leptos_routes_with_context(&state, routes, ctx.clone(), {
             let opts = opts.clone();

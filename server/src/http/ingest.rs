@@ -15,6 +15,10 @@
 //!   429: too many requests for this key (see `Retry-After`).
 //!
 //! The response is sent only after the batch's transaction has committed.
+use crate::http::openapi::{
+    AlertBatch, AlertBatchResult, BatchRefusals, HeartbeatBatch, HeartbeatBatchResult,
+    ReadingBatch, ReadingBatchResult,
+};
 use app::db::energy_ingest::{self, ReadingStatus};
 use app::db::ingest::{self, BeatStatus, ItemStatus};
 use app::db::skyeye::{check_key, ApiKey, KeyCheck};
@@ -31,6 +35,11 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use serde_json::{json, Value};
 use std::num::NonZeroU32;
 use std::sync::Arc;
+
+/// Paths of the endpoints (their `#[utoipa::path]` annotations register them: see `openapi.rs`).
+pub const ALERTS_PATH: &str = "/api/v1/alerts";
+pub const HEARTBEATS_PATH: &str = "/api/v1/cameras/heartbeat";
+pub const READINGS_PATH: &str = "/api/v1/readings";
 
 /// Largest alert batch body (snapshots included).
 pub const ALERTS_BODY_LIMIT: usize = 16 * 1024 * 1024;
@@ -167,6 +176,25 @@ fn item_errors(l: Locale, errs: &[ingest::ItemError]) -> Value {
     )
 }
 
+#[utoipa::path(
+    post,
+    path = ALERTS_PATH,
+    tag = "skyeye",
+    summary = "Push a batch of camera alerts",
+    description = "1 to 1,000 alerts, body at most 16 MiB (snapshots included); scope `alerts`. \
+        Each alert is `created`, `duplicate` (stored before under the key's source and \
+        `external_id`, or repeated in the batch; with the alert and incident it repeats) or \
+        `rejected` with its errors. Alerts of one type on one camera fold into an open \
+        incident. The answer is sent after the batch's transaction committed: a sender that \
+        got none sends the batch again.",
+    request_body = AlertBatch,
+    responses(
+        (status = 200, description = "At least one alert was stored or already stored.", body = AlertBatchResult),
+        (status = 422, description = "No alert could be accepted; nothing was stored (`error`: `none_accepted`).", body = AlertBatchResult),
+        BatchRefusals,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn post_alerts(
     State(st): State<AppState>,
     Extension(limiter): Extension<Limiter>,
@@ -234,6 +262,23 @@ pub async fn post_alerts(
     (status, axum::Json(body)).into_response()
 }
 
+#[utoipa::path(
+    post,
+    path = HEARTBEATS_PATH,
+    tag = "skyeye",
+    summary = "Report camera heartbeats",
+    description = "1 to 1,000 heartbeats, body at most 1 MiB; scope `heartbeats`. A camera \
+        silent for longer than the offline limit is marked offline and a health incident \
+        opened for its department; a later heartbeat resolves it. An unknown camera with \
+        `name`, `lon` and `lat` inside the grids is registered to the key's department.",
+    request_body = HeartbeatBatch,
+    responses(
+        (status = 200, description = "At least one heartbeat was recorded.", body = HeartbeatBatchResult),
+        (status = 422, description = "No heartbeat could be recorded (`error`: `none_accepted`).", body = HeartbeatBatchResult),
+        BatchRefusals,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn post_heartbeats(
     State(st): State<AppState>,
     Extension(limiter): Extension<Limiter>,
@@ -304,6 +349,22 @@ pub const READINGS_BODY_LIMIT: usize = 4 * 1024 * 1024;
 /// with the same value), `corrected` (sent before with another value: replaced, the old
 /// value kept in the corrections log) or `rejected` with its errors. 200 when anything was
 /// stored or already stored, 422 when nothing could be; other statuses as for alerts.
+#[utoipa::path(
+    post,
+    path = READINGS_PATH,
+    tag = "energy",
+    summary = "Push a batch of meter readings",
+    description = "1 to 10,000 readings, body at most 4 MiB; scope `readings`. The key's \
+        department must own the meter's entity unless it owns the energy data. Each reading \
+        is `created`, `unchanged`, `corrected` or rejected; only rejected ones are listed.",
+    request_body = ReadingBatch,
+    responses(
+        (status = 200, description = "At least one reading was stored or already stored.", body = ReadingBatchResult),
+        (status = 422, description = "No reading could be accepted (`error`: `none_accepted`).", body = ReadingBatchResult),
+        BatchRefusals,
+    ),
+    security(("api_key" = [])),
+)]
 pub async fn post_readings(
     State(st): State<AppState>,
     Extension(limiter): Extension<Limiter>,

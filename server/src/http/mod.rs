@@ -5,4 +5,5 @@ pub mod guard;
 pub mod health;
 pub mod ingest;
 pub mod live;
+pub mod openapi;
 pub mod opendata;
