@@ -1095,7 +1095,7 @@ pub async fn stats(
 // ---- Keys of machine integrations ----
 
 /// Scopes a key may carry.
-pub const SCOPES: [&str; 3] = ["alerts", "heartbeats", "readings"];
+pub const SCOPES: [&str; 4] = ["alerts", "heartbeats", "readings", "open311"];
 
 pub fn hash_secret(secret: &str) -> String {
     use sha2::{Digest, Sha256};

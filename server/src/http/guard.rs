@@ -34,15 +34,22 @@ pub fn same_origin(
     }
 }
 
+/// Paths whose writes are authenticated by a key in the request, never by the session
+/// cookie, so any origin may send them: the Open311 API (browser-based Open311 clients).
+pub fn exempt(path: &str) -> bool {
+    path.starts_with("/open311/")
+}
+
 pub async fn origin_check(req: Request, next: Next) -> Response {
     let h = req.headers();
     let get = |n: &str| h.get(n).and_then(|v| v.to_str().ok());
-    let ok = same_origin(
-        req.method(),
-        get("origin"),
-        get("sec-fetch-site"),
-        get(header::HOST.as_str()),
-    );
+    let ok = exempt(req.uri().path())
+        || same_origin(
+            req.method(),
+            get("origin"),
+            get("sec-fetch-site"),
+            get(header::HOST.as_str()),
+        );
     if ok {
         return next.run(req).await;
     }
@@ -100,5 +107,19 @@ mod tests {
             Some("127.0.0.1:3000")
         ));
         assert!(same_origin(&post, None, None, Some("127.0.0.1:3000")));
+    }
+
+    #[test]
+    fn only_open311_is_exempt() {
+        assert!(exempt("/open311/v2/requests.json"));
+        assert!(exempt("/open311/discovery.xml"));
+        for p in [
+            "/api/cases/step",
+            "/open311",
+            "/api/v1/alerts",
+            "/x/open311/v2/requests.json",
+        ] {
+            assert!(!exempt(p), "{p}");
+        }
     }
 }

@@ -5,5 +5,6 @@ pub mod guard;
 pub mod health;
 pub mod ingest;
 pub mod live;
+pub mod open311;
 pub mod openapi;
 pub mod opendata;

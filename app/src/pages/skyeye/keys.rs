@@ -81,6 +81,7 @@ fn scope_label(locale: Locale, s: &str) -> String {
         "alerts" => td_string!(locale, scope_alerts).to_string(),
         "heartbeats" => td_string!(locale, scope_heartbeats).to_string(),
         "readings" => td_string!(locale, scope_readings).to_string(),
+        "open311" => td_string!(locale, scope_open311).to_string(),
         other => other.to_string(),
     }
 }
@@ -263,7 +264,7 @@ fn CreateForm(
                 return;
             };
             let text = |n: &str| fd.get(n).as_string().unwrap_or_default();
-            let scopes: Vec<String> = ["alerts", "heartbeats", "readings"]
+            let scopes: Vec<String> = ["alerts", "heartbeats", "readings", "open311"]
                 .into_iter()
                 .filter(|s| !text(&format!("scope_{s}")).is_empty())
                 .map(String::from)
@@ -334,6 +335,10 @@ fn CreateForm(
                 <label class="check">
                     <input type="checkbox" name="scope_readings" value="1" />
                     {t!(i18n, scope_readings)} <span class="muted mono">" POST /api/v1/readings"</span>
+                </label>
+                <label class="check">
+                    <input type="checkbox" name="scope_open311" value="1" />
+                    {t!(i18n, scope_open311)} <span class="muted mono">" POST /open311/v2/requests"</span>
                 </label>
                 <FieldErr outcome=out field="scopes" />
             </fieldset>
