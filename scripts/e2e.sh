@@ -10,7 +10,7 @@ log="$dir/server.log"
 # A smaller energy demo than `make run` (40 meters, six weeks: enough history for anomalies)
 # keeps the start to a few seconds.
 DATABASE_URL="sqlite:$dir/e2e.db" CITYLINK_DEMO=true LEPTOS_SITE_ADDR="127.0.0.1:$port" \
-  LEPTOS_SITE_ROOT=target/site RUST_LOG=info CITYLINK_CAMERA_OFFLINE_SECONDS=3600 \
+  LEPTOS_SITE_ROOT=target/site RUST_LOG=info CITYLINK_CAMERA_OFFLINE_SECONDS=3600 CITYLINK_CITIZEN_PER_HOUR=100 \
   CITYLINK_DEMO_METERS="${E2E_DEMO_METERS:-40}" CITYLINK_DEMO_ENERGY_DAYS="${E2E_DEMO_ENERGY_DAYS:-42}" \
   "${CARGO_TARGET_DIR:-target}/release/citylink" >"$log" 2>&1 &
 pid=$!

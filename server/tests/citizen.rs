@@ -122,7 +122,7 @@ async fn a_citizen_report_reaches_the_dispatcher_and_its_status_follows(app: &Te
     );
     assert!(description.starts_with("人行道上井盖缺失"), "{description}");
     assert!(
-        description.contains("是否危及行人或车辆安全？：是"),
+        description.contains("是否危及行人或车辆安全？ 是"),
         "{description}"
     );
     // No address typed: the grid's district and street stand in.

@@ -209,6 +209,11 @@ impl<T: Clone + Send + Sync + 'static> Upload<T> {
                 self.pending.set(true);
                 leptos::task::spawn_local(async move {
                     let r = call(data.into()).await;
+                    // A form that went through starts empty: the page may show another form
+                    // in its place, and what was typed must not carry over into it.
+                    if r.is_ok() {
+                        form.reset();
+                    }
                     self.pending.set(false);
                     self.result.set(Some(r));
                 });

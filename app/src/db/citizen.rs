@@ -262,7 +262,7 @@ pub async fn submit(
                 .find(|(k, _, _)| k == value)
                 .map(|(_, zh, _)| *zh)
                 .unwrap_or(value);
-            text.push_str(&format!("\n{}：{}", a.zh, shown));
+            text.push_str(&format!("\n{} {}", a.zh, shown));
         }
     }
     let mut tx = store.begin().await?;

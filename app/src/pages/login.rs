@@ -69,5 +69,11 @@ pub fn Login() -> impl IntoView {
             </ActionForm>
             <p class="hint">{t!(i18n, login_hint)}</p>
         </section>
+        <nav class="public-links" aria-labelledby="public-links-title" data-testid="public-links">
+            <h2 id="public-links-title">{t!(i18n, pub_for_citizens)}</h2>
+            <a class="btn" href="/report">{t!(i18n, pub_report_title)}</a>
+            <a class="btn" href="/track">{t!(i18n, pub_track_title)}</a>
+            <a class="btn" href="/data">{t!(i18n, pub_open_data)}</a>
+        </nav>
     }
 }

@@ -308,12 +308,12 @@ fn Status(s: PublicStatus, is_new: bool) -> impl IntoView {
             <section class="card">
                 <div class="photo-cols">
                     <div>
-                        <h2>{t!(i18n, photos_before)}</h2>
-                        <div class="thumbs">{before.into_iter().map(|id| view! { <img src=photo(id) alt=move || t_string!(i18n, photos_before) loading="lazy" /> }).collect_view()}</div>
+                        <h2>{t!(i18n, pub_photos_before)}</h2>
+                        <div class="thumbs">{before.into_iter().map(|id| view! { <img src=photo(id) alt=move || t_string!(i18n, pub_photos_before) loading="lazy" /> }).collect_view()}</div>
                     </div>
                     <div>
-                        <h2>{t!(i18n, photos_after)}</h2>
-                        <div class="thumbs">{after.into_iter().map(|id| view! { <img src=photo2(id) alt=move || t_string!(i18n, photos_after) loading="lazy" /> }).collect_view()}</div>
+                        <h2>{t!(i18n, pub_photos_after)}</h2>
+                        <div class="thumbs">{after.into_iter().map(|id| view! { <img src=photo2(id) alt=move || t_string!(i18n, pub_photos_after) loading="lazy" /> }).collect_view()}</div>
                     </div>
                 </div>
             </section>
