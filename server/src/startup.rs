@@ -192,8 +192,6 @@ pub fn router(state: AppState) -> Router {
         .route("/live", get(crate::http::live::events))
         .route("/snapshots/{id}", get(crate::http::live::snapshot))
         .merge(machine)
-        // Open311 GeoReport v2: its own paths, formats, errors and CORS (http/open311.rs).
-        .merge(crate::http::open311::routes())
         .route(
             crate::http::openapi::PATH,
             crate::http::openapi::serve(&api),

@@ -1028,7 +1028,7 @@ async fn request_filters_and_privacy(app: &TestApp) {
     // By service code, one or several.
     assert_eq!(
         ids(&list("?service_code=pothole".into()).await),
-        [pothole.clone()]
+        [pothole.as_str()]
     );
     assert_eq!(
         sorted(ids(&list(
@@ -1039,7 +1039,7 @@ async fn request_filters_and_privacy(app: &TestApp) {
     );
     assert!(ids(&list("?service_code=nothing".into()).await).is_empty());
     // By status.
-    assert_eq!(ids(&list("?status=closed".into()).await), [light.clone()]);
+    assert_eq!(ids(&list("?status=closed".into()).await), [light.as_str()]);
     assert_eq!(
         sorted(ids(&list("?status=open".into()).await)),
         set(&[&pothole, &manhole, &old])
@@ -1059,11 +1059,11 @@ async fn request_filters_and_privacy(app: &TestApp) {
             .unwrap()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
     );
-    assert_eq!(ids(&list(q).await), [old.clone()]);
+    assert_eq!(ids(&list(q).await), [old.as_str()]);
     let q = format!("?end_date={}", enc(&iso(now - 95 * DAY)));
     assert_eq!(
         ids(&list(q).await),
-        [ancient.clone()],
+        [ancient.as_str()],
         "90 days up to end_date"
     );
     // By ids: several, any spelling; they override the window and the other filters.

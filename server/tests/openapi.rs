@@ -30,6 +30,16 @@ const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/v1/alerts"),
     ("post", "/api/v1/cameras/heartbeat"),
     ("post", "/api/v1/readings"),
+    ("get", "/open311/discovery.json"),
+    ("get", "/open311/discovery.xml"),
+    ("get", "/open311/v2/services.json"),
+    ("get", "/open311/v2/services.xml"),
+    ("get", "/open311/v2/services/{file}"),
+    ("get", "/open311/v2/requests.json"),
+    ("post", "/open311/v2/requests.json"),
+    ("get", "/open311/v2/requests.xml"),
+    ("post", "/open311/v2/requests.xml"),
+    ("get", "/open311/v2/requests/{file}"),
 ];
 
 const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/openapi.snapshot.json");
@@ -182,15 +192,25 @@ async fn document_is_served_and_lists_the_machine_endpoints() {
         // Every documented operation exists on the real router: an empty request to it is
         // refused by the handler (401, 400, ...), never by routing.
         for (method, path) in &expected {
+            // A path parameter of Open311 is a file name; an unknown request is the
+            // handler's 404 (its description names the parameter), not the router's.
+            let uri = path
+                .replace("services/{file}", "services/manhole.json")
+                .replace("requests/{file}", "requests/TY-2345-6789.json?locale=en");
             let req = Request::builder()
                 .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
-                .uri(path.as_str())
+                .uri(uri.as_str())
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::empty())
                 .unwrap();
             let r = app.send(req).await;
+            let handler_404 = r.status == StatusCode::NOT_FOUND
+                && r.body
+                    .contains("service_request_id 'TY-2345-6789' was not found");
             assert!(
-                r.status != StatusCode::NOT_FOUND && r.status != StatusCode::METHOD_NOT_ALLOWED,
+                handler_404
+                    || (r.status != StatusCode::NOT_FOUND
+                        && r.status != StatusCode::METHOD_NOT_ALLOWED),
                 "{method} {path} is documented but the router answers {}",
                 r.status
             );
@@ -233,8 +253,11 @@ struct Seen(BTreeMap<(String, String), Vec<(Option<Value>, Resp)>>);
 
 impl Seen {
     fn add(&mut self, path: &str, request: Option<Value>, r: Resp) {
+        self.add_op("post", path, request, r);
+    }
+    fn add_op(&mut self, method: &str, path: &str, request: Option<Value>, r: Resp) {
         self.0
-            .entry(("post".to_string(), path.to_string()))
+            .entry((method.to_string(), path.to_string()))
             .or_default()
             .push((request, r));
     }
@@ -430,6 +453,8 @@ async fn provoke(app: &TestApp, seen: &mut Seen) {
         assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{path}");
     }
 
+    provoke_open311(app, seen).await;
+
     // 503: the database is gone (the last step: the store is closed for good).
     let keys: Vec<String> = {
         let mut v = Vec::new();
@@ -442,6 +467,177 @@ async fn provoke(app: &TestApp, seen: &mut Seen) {
     for (&(path, field, _, _), k) in BATCHES.iter().zip(&keys) {
         let s = post(app, seen, path, json!({ field: [] }).to_string(), Some(k)).await;
         assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+    }
+    open311_unavailable(app, seen).await;
+}
+
+/// One Open311 call (a form when `form` is given) recorded under its documented path.
+async fn open311(
+    app: &TestApp,
+    seen: &mut Seen,
+    method: &str,
+    documented: &str,
+    uri: &str,
+    form: Option<&[(&str, &str)]>,
+) -> StatusCode {
+    let mut b = Request::builder()
+        .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
+        .uri(uri)
+        .header(header::ACCEPT_LANGUAGE, "en");
+    let body = match form {
+        Some(f) => {
+            b = b.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            f.iter()
+                .map(|(k, v)| format!("{}={}", common::enc(k), common::enc(v)))
+                .collect::<Vec<_>>()
+                .join("&")
+        }
+        None => String::new(),
+    };
+    let r = app.send(b.body(Body::from(body)).unwrap()).await;
+    let status = r.status;
+    seen.add_op(method, documented, None, r);
+    status
+}
+
+/// Provokes every status the Open311 handlers answer but 500 (see `open311_unavailable`).
+async fn provoke_open311(app: &TestApp, seen: &mut Seen) {
+    let form = |key: &'static str| -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("api_key", key),
+            ("service_code", "manhole"),
+            ("lat", "37.8612"),
+            ("long", "112.5487"),
+            ("description", "井盖缺失"),
+            ("attribute[danger]", "yes"),
+        ]
+    };
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let mut code = String::new();
+    for f in ["json", "xml"] {
+        let path = format!("/open311/discovery.{f}");
+        assert_eq!(
+            open311(app, seen, "get", &path, &path, None).await,
+            StatusCode::OK
+        );
+        let bad = format!("{path}?jurisdiction_id=sf.gov");
+        assert_eq!(
+            open311(app, seen, "get", &path, &bad, None).await,
+            StatusCode::NOT_FOUND
+        );
+        let path = format!("/open311/v2/services.{f}");
+        assert_eq!(
+            open311(app, seen, "get", &path, &path, None).await,
+            StatusCode::OK
+        );
+        let bad = format!("{path}?jurisdiction_id=sf.gov");
+        assert_eq!(
+            open311(app, seen, "get", &path, &bad, None).await,
+            StatusCode::NOT_FOUND
+        );
+        let def = "/open311/v2/services/{file}";
+        let uri = format!("/open311/v2/services/manhole.{f}");
+        assert_eq!(
+            open311(app, seen, "get", def, &uri, None).await,
+            StatusCode::OK
+        );
+        let uri = format!("/open311/v2/services/nope.{f}");
+        assert_eq!(
+            open311(app, seen, "get", def, &uri, None).await,
+            StatusCode::NOT_FOUND
+        );
+
+        let path = format!("/open311/v2/requests.{f}");
+        // 200, 400 (no place), 403 (no key), 404 (unknown service), 429 (a third at once).
+        let k = leak(key(app, "cmb", &["open311"]).await);
+        assert_eq!(
+            open311(app, seen, "post", &path, &path, Some(&form(k))).await,
+            StatusCode::OK
+        );
+        if f == "json" {
+            let r = &seen.0[&("post".to_string(), path.clone())]
+                .last()
+                .unwrap()
+                .1;
+            code = r.json()[0]["service_request_id"]
+                .as_str()
+                .unwrap()
+                .to_string();
+        }
+        let no_place: Vec<_> = form(k).into_iter().filter(|(n, _)| *n != "lat").collect();
+        assert_eq!(
+            open311(app, seen, "post", &path, &path, Some(&no_place)).await,
+            StatusCode::BAD_REQUEST
+        );
+        let no_key: Vec<_> = form(k)
+            .into_iter()
+            .filter(|(n, _)| *n != "api_key")
+            .collect();
+        assert_eq!(
+            open311(app, seen, "post", &path, &path, Some(&no_key)).await,
+            StatusCode::FORBIDDEN
+        );
+        let k = leak(key(app, "cmb", &["open311"]).await);
+        let mut ufo = form(k);
+        ufo[1] = ("service_code", "ufo");
+        assert_eq!(
+            open311(app, seen, "post", &path, &path, Some(&ufo)).await,
+            StatusCode::NOT_FOUND
+        );
+        open311(app, seen, "post", &path, &path, Some(&ufo)).await;
+        assert_eq!(
+            open311(app, seen, "post", &path, &path, Some(&ufo)).await,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        // GET: 200, 400 (a bad date), 404 (another jurisdiction).
+        assert_eq!(
+            open311(app, seen, "get", &path, &path, None).await,
+            StatusCode::OK
+        );
+        let bad = format!("{path}?start_date=soon");
+        assert_eq!(
+            open311(app, seen, "get", &path, &bad, None).await,
+            StatusCode::BAD_REQUEST
+        );
+        let bad = format!("{path}?jurisdiction_id=sf.gov");
+        assert_eq!(
+            open311(app, seen, "get", &path, &bad, None).await,
+            StatusCode::NOT_FOUND
+        );
+    }
+    let one = "/open311/v2/requests/{file}";
+    for f in ["json", "xml"] {
+        let uri = format!("/open311/v2/requests/{code}.{f}");
+        assert_eq!(
+            open311(app, seen, "get", one, &uri, None).await,
+            StatusCode::OK
+        );
+        let uri = format!("/open311/v2/requests/TY-2345-6789.{f}");
+        assert_eq!(
+            open311(app, seen, "get", one, &uri, None).await,
+            StatusCode::NOT_FOUND
+        );
+    }
+}
+
+/// 500 from every Open311 resource that reads the database, once the store is closed.
+async fn open311_unavailable(app: &TestApp, seen: &mut Seen) {
+    for f in ["json", "xml"] {
+        let path = format!("/open311/v2/services.{f}");
+        let r = open311(app, seen, "get", &path, &path, None).await;
+        assert_eq!(r, StatusCode::INTERNAL_SERVER_ERROR);
+        let uri = format!("/open311/v2/services/manhole.{f}");
+        let r = open311(app, seen, "get", "/open311/v2/services/{file}", &uri, None).await;
+        assert_eq!(r, StatusCode::INTERNAL_SERVER_ERROR);
+        let path = format!("/open311/v2/requests.{f}");
+        let r = open311(app, seen, "get", &path, &path, None).await;
+        assert_eq!(r, StatusCode::INTERNAL_SERVER_ERROR);
+        let form = [("api_key", "clk_whatever"), ("service_code", "manhole")];
+        let r = open311(app, seen, "post", &path, &path, Some(&form)).await;
+        assert_eq!(r, StatusCode::INTERNAL_SERVER_ERROR);
+        let uri = format!("/open311/v2/requests/TY-2345-6789.{f}");
+        let r = open311(app, seen, "get", "/open311/v2/requests/{file}", &uri, None).await;
+        assert_eq!(r, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }
 
@@ -519,9 +715,17 @@ async fn every_documented_answer_is_real_and_matches_its_schema() {
             }
             let content = documented["content"].as_object().expect("content");
             let ty = r.headers[header::CONTENT_TYPE].to_str().unwrap();
+            // The media type, without parameters (`; charset=utf-8`).
+            let ty = ty.split(';').next().unwrap().trim();
             let media = content
                 .get(ty)
                 .unwrap_or_else(|| panic!("{what}: content type {ty} is not documented"));
+            if ty == "text/xml" {
+                // Open311's XML: well formed; its shape is checked in tests/open311.rs.
+                roxmltree::Document::parse(&r.body)
+                    .unwrap_or_else(|e| panic!("{what}: not XML ({e}): {}", r.body));
+                continue;
+            }
             check(&doc, &media["schema"], &r.json(), &what);
             // The items the server accepted conform to the documented request schema.
             if let (Some(req), true) = (request, r.status == StatusCode::OK) {

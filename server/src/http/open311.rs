@@ -62,8 +62,12 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Router};
+use axum::Extension;
 use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// This city's `jurisdiction_id`.
 pub const JURISDICTION_ID: &str = "taiyuan.gov.cn";
@@ -89,24 +93,229 @@ const CHANGESET: &str = "2026-11-25T00:00:00+08:00";
 const SPEC: &str = "http://wiki.open311.org/GeoReport_v2";
 const DAY_MS: i64 = 86_400_000;
 
-/// The routes, with CORS for browser clients.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/open311/discovery.json", get(discovery_json))
-        .route("/open311/discovery.xml", get(discovery_xml))
+/// The routes with their OpenAPI operations (merged into `openapi::machine_routes`), with
+/// CORS for browser clients. The resources with a path parameter take the format with it
+/// (`{file}` is `pothole.json`): the router matches whole path segments only.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(discovery_json))
+        .routes(routes!(discovery_xml))
         .route("/open311/v2/discovery.json", get(discovery_json))
         .route("/open311/v2/discovery.xml", get(discovery_xml))
-        .route("/open311/v2/services.json", get(services_json))
-        .route("/open311/v2/services.xml", get(services_xml))
-        .route("/open311/v2/services/{file}", get(service_definition))
-        .route(
-            "/open311/v2/requests.json",
-            get(requests_json).post(post_json),
-        )
-        .route("/open311/v2/requests.xml", get(requests_xml).post(post_xml))
-        .route("/open311/v2/requests/{file}", get(request_one))
+        .routes(routes!(services_json))
+        .routes(routes!(services_xml))
+        .routes(routes!(service_definition))
+        .routes(routes!(requests_json, post_json))
+        .routes(routes!(requests_xml, post_xml))
+        .routes(routes!(request_one))
         .route("/open311/{*rest}", get(not_found).post(not_found))
         .layer(axum::middleware::from_fn(cors))
+}
+
+// ---- Wire formats for the OpenAPI document ----
+//
+// The handlers build their answers as [`V`] values (one tree, written as JSON or XML); these
+// types describe those bodies for `openapi.rs`, whose test holds them to the real answers.
+
+/// OpenAPI tag of the Open311 operations.
+pub const TAG: &str = "open311";
+
+/// Parameters every Open311 resource takes.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documentation only: the handlers read the raw query.
+pub struct CommonQuery {
+    /// Left out or `taiyuan.gov.cn`; any other answers 404.
+    pub jurisdiction_id: Option<String>,
+    /// `en` (or `en-US` …) for English; otherwise Chinese, or the first language of
+    /// `Accept-Language`.
+    pub locale: Option<String>,
+}
+
+/// Filters of `GET requests`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documentation only: the handlers read the raw query.
+pub struct RequestsQuery {
+    /// Tracking codes, comma separated; overrides every other filter.
+    pub service_request_id: Option<String>,
+    /// Service codes, comma separated.
+    pub service_code: Option<String>,
+    /// Earliest `requested_datetime` (ISO 8601, e.g. `2026-11-01T00:00:00+08:00`).
+    pub start_date: Option<String>,
+    /// Latest `requested_datetime`; at most 90 days after `start_date`.
+    pub end_date: Option<String>,
+    /// `open`, `closed` or both, comma separated.
+    pub status: Option<String>,
+    pub jurisdiction_id: Option<String>,
+    pub locale: Option<String>,
+}
+
+/// The body of `POST requests` (form fields).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[allow(dead_code)]
+pub struct PostForm {
+    /// A key with the scope `open311` (`/admin/keys`).
+    pub api_key: String,
+    pub jurisdiction_id: Option<String>,
+    #[schema(example = "manhole")]
+    pub service_code: String,
+    /// Latitude, WGS 84, inside the city's unit grids.
+    #[schema(example = 37.8612)]
+    pub lat: f64,
+    /// Longitude, WGS 84.
+    #[schema(example = 112.5487)]
+    pub long: f64,
+    /// Kept for staff with the coordinates; not enough alone (no geocoding).
+    pub address_string: Option<String>,
+    #[schema(max_length = 1000)]
+    pub description: String,
+    /// Stored for staff, never published; so are the names, phone and ids below.
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub device_id: Option<String>,
+    pub account_id: Option<String>,
+    /// Accepted and ignored.
+    pub media_url: Option<String>,
+}
+
+/// The discovery document.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(xml(name = "discovery"))]
+pub struct Discovery {
+    pub changeset: String,
+    pub contact: String,
+    pub key_service: String,
+    pub endpoints: Vec<DiscoveryEndpoint>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(xml(name = "endpoint"))]
+pub struct DiscoveryEndpoint {
+    pub specification: String,
+    /// Absolute address of `/open311/v2`.
+    pub url: String,
+    pub changeset: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub formats: Vec<String>,
+}
+
+/// A service (`<services><service>`).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(xml(name = "service"))]
+pub struct ServiceOut {
+    #[schema(example = "manhole")]
+    pub service_code: String,
+    pub service_name: String,
+    pub description: String,
+    /// True when the service has attributes (see its definition).
+    pub metadata: bool,
+    /// Always `realtime`: the `service_request_id` is answered at once.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub keywords: String,
+    pub group: String,
+}
+
+/// A service's attributes (`<service_definition>`).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(xml(name = "service_definition"))]
+pub struct ServiceDefinition {
+    pub service_code: String,
+    pub attributes: Vec<AttributeOut>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(xml(name = "attribute"))]
+pub struct AttributeOut {
+    pub variable: bool,
+    /// The form field is `attribute[code]`.
+    pub code: String,
+    /// `string`, `text`, `number` or `singlevaluelist`.
+    pub datatype: String,
+    pub required: bool,
+    #[schema(required = true)]
+    pub datatype_description: Option<String>,
+    pub order: i64,
+    pub description: String,
+    pub values: Vec<AttributeValue>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(xml(name = "value"))]
+pub struct AttributeValue {
+    pub key: String,
+    pub name: String,
+}
+
+/// A service request as published (`<service_requests><request>`).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(xml(name = "request"))]
+pub struct RequestOut {
+    /// The tracking code.
+    #[schema(example = "TY-4K7M-X2QD")]
+    pub service_request_id: String,
+    /// `open` or `closed`.
+    pub status: String,
+    /// The newest note staff wrote for the public.
+    #[schema(required = true)]
+    pub status_notes: Option<String>,
+    pub service_name: String,
+    pub service_code: String,
+    #[schema(required = true)]
+    pub description: Option<String>,
+    /// The department handling it; before dispatch the command centre.
+    pub agency_responsible: String,
+    #[schema(required = true)]
+    pub service_notice: Option<String>,
+    #[schema(example = "2026-11-24T13:05:00+08:00")]
+    pub requested_datetime: String,
+    pub updated_datetime: String,
+    /// When the current stage is due; null once closed or on hold.
+    #[schema(required = true)]
+    pub expected_datetime: Option<String>,
+    /// District and street of the unit grid.
+    pub address: String,
+    /// The unit grid's code.
+    pub address_id: String,
+    #[schema(required = true)]
+    pub zipcode: Option<String>,
+    /// The unit grid's centre, not the exact place.
+    pub lat: f64,
+    pub long: f64,
+    #[schema(required = true)]
+    pub media_url: Option<String>,
+}
+
+/// The answer to a posted request (`<service_requests><request>`).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(xml(name = "request"))]
+pub struct PostedOut {
+    pub service_request_id: String,
+    pub service_notice: String,
+    /// Always null: no citizen accounts.
+    #[schema(required = true)]
+    pub account_id: Option<String>,
+}
+
+/// One error (`<errors><error>`); `code` repeats the HTTP status.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(xml(name = "error"))]
+pub struct Open311Error {
+    pub code: u16,
+    pub description: String,
 }
 
 // ---- Formats: one value, written as JSON or XML ----
@@ -320,6 +529,7 @@ fn t(l: Locale, zh: &str, en: &str) -> String {
 }
 
 /// Absent or this city's: fine; another: 404 as the spec says.
+#[allow(clippy::result_large_err)]
 fn jurisdiction(f: Format, l: Locale, p: &Params) -> Result<(), Response> {
     match p.get("jurisdiction_id") {
         None => Ok(()),
@@ -339,6 +549,7 @@ fn jurisdiction(f: Format, l: Locale, p: &Params) -> Result<(), Response> {
 }
 
 /// The query string's parameters, or 400.
+#[allow(clippy::result_large_err)]
 fn query(
     f: Format,
     headers: &HeaderMap,
@@ -420,10 +631,34 @@ pub fn parse_datetime(s: &str) -> Option<i64> {
 
 // ---- Discovery ----
 
+#[utoipa::path(
+    get,
+    path = "/open311/discovery.json",
+    tag = TAG,
+    summary = "Discovery document (JSON)",
+    description = "Where the GeoReport v2 endpoint is, its formats and how to get a key (also at `/open311/v2/discovery.{json,xml}`).",
+    params(CommonQuery),
+    responses(
+        (status = 200, description = "The discovery document.", body = Discovery, content_type = "application/json"),
+        (status = 404, description = "Another `jurisdiction_id`.", body = Vec<Open311Error>, content_type = "application/json"),
+    ),
+)]
 async fn discovery_json(State(st): State<AppState>, headers: HeaderMap, q: RawQuery) -> Response {
     discovery(&st, &headers, q.0, Format::Json)
 }
 
+#[utoipa::path(
+    get,
+    path = "/open311/discovery.xml",
+    tag = TAG,
+    summary = "Discovery document (XML)",
+    description = "Where the GeoReport v2 endpoint is, its formats and how to get a key (also at `/open311/v2/discovery.{json,xml}`).",
+    params(CommonQuery),
+    responses(
+        (status = 200, description = "The discovery document.", body = Discovery, content_type = "text/xml"),
+        (status = 404, description = "Another `jurisdiction_id`.", body = Vec<Open311Error>, content_type = "text/xml"),
+    ),
+)]
 async fn discovery_xml(State(st): State<AppState>, headers: HeaderMap, q: RawQuery) -> Response {
     discovery(&st, &headers, q.0, Format::Xml)
 }
@@ -542,10 +777,36 @@ fn definition_value(s: &Service, l: Locale) -> V {
     ])
 }
 
+#[utoipa::path(
+    get,
+    path = "/open311/v2/services.json",
+    tag = TAG,
+    summary = "Service list (JSON)",
+    description = "The citizen categories whose catalogue class is active, in the caller's language.",
+    params(CommonQuery),
+    responses(
+        (status = 200, description = "The services.", body = Vec<ServiceOut>, content_type = "application/json"),
+        (status = 404, description = "Another `jurisdiction_id`.", body = Vec<Open311Error>, content_type = "application/json"),
+        (status = 500, description = "The database did not answer.", body = Vec<Open311Error>, content_type = "application/json"),
+    ),
+)]
 async fn services_json(State(st): State<AppState>, headers: HeaderMap, q: RawQuery) -> Response {
     services(&st, &headers, q.0, Format::Json).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/open311/v2/services.xml",
+    tag = TAG,
+    summary = "Service list (XML)",
+    description = "The citizen categories whose catalogue class is active, in the caller's language.",
+    params(CommonQuery),
+    responses(
+        (status = 200, description = "The services.", body = Vec<ServiceOut>, content_type = "text/xml"),
+        (status = 404, description = "Another `jurisdiction_id`.", body = Vec<Open311Error>, content_type = "text/xml"),
+        (status = 500, description = "The database did not answer.", body = Vec<Open311Error>, content_type = "text/xml"),
+    ),
+)]
 async fn services_xml(State(st): State<AppState>, headers: HeaderMap, q: RawQuery) -> Response {
     services(&st, &headers, q.0, Format::Xml).await
 }
@@ -584,6 +845,25 @@ fn unknown_service(f: Format, l: Locale, code: &str) -> Response {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/open311/v2/services/{file}",
+    tag = TAG,
+    summary = "Service definition (JSON or XML)",
+    description = "The questions (attributes) of one service.",
+    params(("file" = String, Path, description = "`{service_code}.json` or `{service_code}.xml`", example = "manhole.json"), CommonQuery),
+    responses(
+        (status = 200, description = "The service definition.", content(
+            (ServiceDefinition = "application/json"), (ServiceDefinition = "text/xml")
+        )),
+        (status = 404, description = "An unknown or switched-off service, or another `jurisdiction_id`.", content(
+            (Vec<Open311Error> = "application/json"), (Vec<Open311Error> = "text/xml")
+        )),
+        (status = 500, description = "The database did not answer.", content(
+            (Vec<Open311Error> = "application/json"), (Vec<Open311Error> = "text/xml")
+        )),
+    ),
+)]
 async fn service_definition(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -740,10 +1020,38 @@ pub fn filter(p: &Params, l: Locale, now: i64) -> Result<RequestFilter, String> 
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/open311/v2/requests.json",
+    tag = TAG,
+    summary = "Service requests (JSON)",
+    description = "Reports newest first, at most 1,000; the last 90 days unless dates are given. Only what may be published: the place as its unit grid, no contact details.",
+    params(RequestsQuery),
+    responses(
+        (status = 200, description = "The requests.", body = Vec<RequestOut>, content_type = "application/json"),
+        (status = 400, description = "A date that is not ISO 8601, dates more than 90 days apart or reversed, an unknown status.", body = Vec<Open311Error>, content_type = "application/json"),
+        (status = 404, description = "Another `jurisdiction_id`.", body = Vec<Open311Error>, content_type = "application/json"),
+        (status = 500, description = "The database did not answer.", body = Vec<Open311Error>, content_type = "application/json"),
+    ),
+)]
 async fn requests_json(State(st): State<AppState>, headers: HeaderMap, q: RawQuery) -> Response {
     requests(&st, &headers, q.0, Format::Json).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/open311/v2/requests.xml",
+    tag = TAG,
+    summary = "Service requests (XML)",
+    description = "Reports newest first, at most 1,000; the last 90 days unless dates are given. Only what may be published: the place as its unit grid, no contact details.",
+    params(RequestsQuery),
+    responses(
+        (status = 200, description = "The requests.", body = Vec<RequestOut>, content_type = "text/xml"),
+        (status = 400, description = "A date that is not ISO 8601, dates more than 90 days apart or reversed, an unknown status.", body = Vec<Open311Error>, content_type = "text/xml"),
+        (status = 404, description = "Another `jurisdiction_id`.", body = Vec<Open311Error>, content_type = "text/xml"),
+        (status = 500, description = "The database did not answer.", body = Vec<Open311Error>, content_type = "text/xml"),
+    ),
+)]
 async fn requests_xml(State(st): State<AppState>, headers: HeaderMap, q: RawQuery) -> Response {
     requests(&st, &headers, q.0, Format::Xml).await
 }
@@ -771,6 +1079,25 @@ async fn requests(st: &AppState, headers: &HeaderMap, raw: Option<String>, f: Fo
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/open311/v2/requests/{file}",
+    tag = TAG,
+    summary = "One service request (JSON or XML)",
+    description = "A report by its tracking code (any case, with or without dashes), as a list of one.",
+    params(("file" = String, Path, description = "`{service_request_id}.json` or `.xml`", example = "TY-4K7M-X2QD.json"), CommonQuery),
+    responses(
+        (status = 200, description = "The request.", content(
+            (Vec<RequestOut> = "application/json"), (Vec<RequestOut> = "text/xml")
+        )),
+        (status = 404, description = "No such request, or another `jurisdiction_id`.", content(
+            (Vec<Open311Error> = "application/json"), (Vec<Open311Error> = "text/xml")
+        )),
+        (status = 500, description = "The database did not answer.", content(
+            (Vec<Open311Error> = "application/json"), (Vec<Open311Error> = "text/xml")
+        )),
+    ),
+)]
 async fn request_one(
     State(st): State<AppState>,
     headers: HeaderMap,
@@ -806,6 +1133,23 @@ async fn request_one(
 
 // ---- Posting a request ----
 
+#[utoipa::path(
+    post,
+    path = "/open311/v2/requests.json",
+    tag = TAG,
+    summary = "Post a service request (JSON answer)",
+    description = "A report of a citizen through an Open311 app: a new case in the dispatcher's queue. Needs `api_key` (a key with the scope `open311`) and `lat`/`long` (no geocoding). Answer attributes as `attribute[code]=value`.",
+    params(CommonQuery),
+    request_body(content((PostForm = "application/x-www-form-urlencoded"), (PostForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "Created: the tracking code is the `service_request_id`.", body = Vec<PostedOut>, content_type = "application/json"),
+        (status = 400, description = "A missing or invalid parameter; one error per field.", body = Vec<Open311Error>, content_type = "application/json"),
+        (status = 403, description = "`api_key` missing, unknown, revoked or without the scope `open311`.", body = Vec<Open311Error>, content_type = "application/json"),
+        (status = 404, description = "An unknown `service_code` or another `jurisdiction_id`.", body = Vec<Open311Error>, content_type = "application/json"),
+        (status = 429, description = "Too many requests for this key (`CITYLINK_API_RATE` per second).", body = Vec<Open311Error>, content_type = "application/json", headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        (status = 500, description = "The database did not answer; nothing was stored.", body = Vec<Open311Error>, content_type = "application/json"),
+    ),
+)]
 async fn post_json(
     State(st): State<AppState>,
     Extension(limiter): Extension<Limiter>,
@@ -817,6 +1161,23 @@ async fn post_json(
     post(&st, &limiter, meta, &headers, q.0, body, Format::Json).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/open311/v2/requests.xml",
+    tag = TAG,
+    summary = "Post a service request (XML answer)",
+    description = "A report of a citizen through an Open311 app: a new case in the dispatcher's queue. Needs `api_key` (a key with the scope `open311`) and `lat`/`long` (no geocoding). Answer attributes as `attribute[code]=value`.",
+    params(CommonQuery),
+    request_body(content((PostForm = "application/x-www-form-urlencoded"), (PostForm = "multipart/form-data"))),
+    responses(
+        (status = 200, description = "Created: the tracking code is the `service_request_id`.", body = Vec<PostedOut>, content_type = "text/xml"),
+        (status = 400, description = "A missing or invalid parameter; one error per field.", body = Vec<Open311Error>, content_type = "text/xml"),
+        (status = 403, description = "`api_key` missing, unknown, revoked or without the scope `open311`.", body = Vec<Open311Error>, content_type = "text/xml"),
+        (status = 404, description = "An unknown `service_code` or another `jurisdiction_id`.", body = Vec<Open311Error>, content_type = "text/xml"),
+        (status = 429, description = "Too many requests for this key (`CITYLINK_API_RATE` per second).", body = Vec<Open311Error>, content_type = "text/xml", headers(("Retry-After" = u64, description = "Seconds to wait."))),
+        (status = 500, description = "The database did not answer; nothing was stored.", body = Vec<Open311Error>, content_type = "text/xml"),
+    ),
+)]
 async fn post_xml(
     State(st): State<AppState>,
     Extension(limiter): Extension<Limiter>,

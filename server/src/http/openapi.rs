@@ -69,6 +69,7 @@ pub const API_KEY: &str = "api_key";
     tags(
         (name = "skyeye", description = "Sky Eye: video analytics platforms push alerts and camera heartbeats."),
         (name = "energy", description = "Energy and carbon: meter gateways push interval readings."),
+        (name = "open311", description = "Open311 GeoReport v2 (wiki.open311.org/GeoReport_v2): citizen services and requests, each resource as `.json` or `.xml`, errors as the spec's `[{code, description}]`. Posting takes the `api_key` form parameter (a key with the scope `open311`), not the bearer header."),
     ),
     components(schemas(ApiError, ErrorCode, ItemErrorBody)),
     modifiers(&BearerKey),
@@ -102,6 +103,7 @@ pub fn machine_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ingest::post_alerts))
         .routes(routes!(ingest::post_heartbeats))
         .routes(routes!(ingest::post_readings))
+        .merge(crate::http::open311::routes())
 }
 
 /// The document alone (the snapshot test and tools).
