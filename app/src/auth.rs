@@ -89,6 +89,33 @@ pub fn clear_cookie(secure: bool) -> String {
     session_cookie("", 0, secure)
 }
 
+/// The client's address: the peer, or behind trusted proxies the right-most address of
+/// `X-Forwarded-For` that is not a trusted proxy (the ones left of it are the client's own
+/// say and may be forged). IPv4 addresses mapped into IPv6 are given as IPv4.
+pub fn client_ip(
+    peer: Option<std::net::IpAddr>,
+    forwarded: &str,
+    trusted: &[ipnet::IpNet],
+) -> Option<std::net::IpAddr> {
+    let peer = peer?.to_canonical();
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let mut client = peer;
+    for hop in forwarded.rsplit(',') {
+        let Ok(ip) = hop.trim().parse::<std::net::IpAddr>() else {
+            // A hop that is not an address: stop at the last good one.
+            break;
+        };
+        client = ip.to_canonical();
+        if !is_trusted(&client) {
+            break;
+        }
+    }
+    Some(client)
+}
+
 /// Resolves the session cookie into a [`Caller`] for every request. An expired, idle or
 /// revoked session is deleted and its cookie cleared.
 pub async fn session_middleware(
@@ -96,11 +123,19 @@ pub async fn session_middleware(
     mut req: Request,
     next: Next,
 ) -> Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
     let meta = RequestMeta {
-        ip: req
-            .extensions()
-            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip().to_string()),
+        ip: client_ip(peer, &forwarded, &state.config.trusted_proxies).map(|ip| ip.to_string()),
         request_id: req
             .headers()
             .get("x-request-id")
@@ -213,6 +248,51 @@ pub use crate::domain::validate::safe_next;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_address_behind_trusted_proxies() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        // No proxy trusted: the peer, whatever the header says.
+        assert_eq!(
+            client_ip(Some(ip("203.0.113.9")), "1.2.3.4", &[]),
+            Some(ip("203.0.113.9"))
+        );
+        // A peer that is not a trusted proxy: its header is ignored.
+        assert_eq!(
+            client_ip(Some(ip("203.0.113.9")), "1.2.3.4", &trusted),
+            Some(ip("203.0.113.9"))
+        );
+        // Behind the balancer: the right-most untrusted hop, not what the client prepended.
+        assert_eq!(
+            client_ip(
+                Some(ip("10.0.0.2")),
+                "6.6.6.6, 198.51.100.7, 10.0.0.5",
+                &trusted
+            ),
+            Some(ip("198.51.100.7"))
+        );
+        // Only trusted hops (or none): the left-most one seen.
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.2")), "", &trusted),
+            Some(ip("10.0.0.2"))
+        );
+        // Garbage stops the walk at the last address read.
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.2")), "nonsense, 198.51.100.7", &trusted),
+            Some(ip("198.51.100.7"))
+        );
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.2")), "198.51.100.7, nonsense", &trusted),
+            Some(ip("10.0.0.2"))
+        );
+        // IPv4 mapped into IPv6 reads as IPv4.
+        assert_eq!(
+            client_ip(Some(ip("::ffff:203.0.113.9")), "", &[]),
+            Some(ip("203.0.113.9"))
+        );
+        assert_eq!(client_ip(None, "1.2.3.4", &trusted), None);
+    }
 
     #[test]
     fn cookies() {

@@ -36,8 +36,12 @@ pub enum FieldErrorKind {
     PhotoRequired,
     /// A citizen category (Open311 service) that does not exist or is switched off.
     UnknownService,
-    /// An answer to a category's question missing or not among its choices.
+    /// An answer to a category's question not among its choices.
     BadAnswer,
+    /// Not an e-mail address.
+    BadEmail,
+    /// Not a telephone number.
+    BadPhone,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

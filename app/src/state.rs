@@ -32,6 +32,9 @@ pub struct Config {
     pub api_rate: u32,
     /// Citizen reports one network address may submit per hour (report page and Open311).
     pub citizen_per_hour: i64,
+    /// Proxies (load balancers) whose `X-Forwarded-For` is believed: behind them, the client
+    /// is the right-most address of that header that is not one of them.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for Config {
@@ -52,6 +55,7 @@ impl Default for Config {
             camera_offline_ms: 5 * 60_000,
             api_rate: 50,
             citizen_per_hour: 5,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -115,6 +119,9 @@ impl Config {
         if let Some(v) = get("CITYLINK_CITIZEN_PER_HOUR") {
             c.citizen_per_hour = parse_pos("CITYLINK_CITIZEN_PER_HOUR", &v)?.min(100_000);
         }
+        if let Some(v) = get("CITYLINK_TRUSTED_PROXIES") {
+            c.trusted_proxies = parse_proxies(&v)?;
+        }
         if let Some(v) = get("CITYLINK_SECURE_COOKIES") {
             c.secure_cookies = parse_bool("CITYLINK_SECURE_COOKIES", &v)?;
         }
@@ -135,6 +142,22 @@ fn parse_bool(var: &'static str, v: &str) -> Result<bool, ConfigError> {
             msg: format!("expected true or false, got {v:?}"),
         }),
     }
+}
+
+/// `10.0.0.0/8, 192.168.1.7, fd00::/8`: networks or single addresses.
+fn parse_proxies(v: &str) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| ConfigError {
+                    var: "CITYLINK_TRUSTED_PROXIES",
+                    msg: format!("{s:?} is neither a network (10.0.0.0/8) nor an address"),
+                })
+        })
+        .collect()
 }
 
 fn parse_pos(var: &'static str, v: &str) -> Result<i64, ConfigError> {

@@ -22,7 +22,12 @@ use tower_http::trace::TraceLayer;
 pub const BODY_LIMIT: usize = 1024 * 1024;
 /// Endpoints that take photos accept up to four of 2 MiB each, with room for the form.
 pub const UPLOAD_LIMIT: usize = 9 * 1024 * 1024;
-const UPLOAD_PATHS: &[&str] = &["/api/cases/report", "/api/cases/step", "/api/energy/upload"];
+const UPLOAD_PATHS: &[&str] = &[
+    "/api/cases/report",
+    "/api/cases/step",
+    "/api/energy/upload",
+    "/api/public/report",
+];
 /// Alert batches may carry snapshots.
 const ALERT_PATH: &str = crate::http::ingest::ALERTS_PATH;
 /// Readings batches hold up to 10,000 readings.

@@ -112,7 +112,8 @@ fn report_form<'a>(secret: &'a str, extra: &[(&'a str, &'a str)]) -> Vec<(&'a st
     f
 }
 
-/// Posts a report of `service` (with its required answer) and returns its tracking code.
+/// Posts a report of `service` (with its required answer) and returns its request id (the
+/// case code).
 async fn post_ok(app: &TestApp, secret: &str, service: &str) -> String {
     let mut form = report_form(secret, &[("service_code", service)]);
     if service != "manhole" {
@@ -191,7 +192,7 @@ async fn reports(app: &TestApp) -> i64 {
 }
 
 async fn case_of(app: &TestApp, code: &str) -> i64 {
-    sqlx::query_scalar::<_, i64>("SELECT case_id FROM citizen_reports WHERE code = $1")
+    sqlx::query_scalar::<_, i64>("SELECT id FROM cases WHERE code = $1")
         .bind(code)
         .fetch_one(app.pool())
         .await
@@ -480,11 +481,21 @@ async fn post_and_follow(app: &TestApp) {
     let v = r.json();
     assert_eq!(v.as_array().unwrap().len(), 1);
     let code = v[0]["service_request_id"].as_str().unwrap().to_string();
-    assert_eq!(
-        app::domain::citizen::normalise_code(&code).as_deref(),
-        Some(code.as_str())
-    );
-    assert!(v[0]["service_notice"].as_str().unwrap().contains(&code));
+    // The public id is the case code; the tracking code goes only to the poster, in the
+    // notice, and is never an Open311 id.
+    let case_code: String = sqlx::query_scalar("SELECT code FROM cases ORDER BY id DESC LIMIT 1")
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert_eq!(code, case_code);
+    let tracking: String = sqlx::query_scalar(
+        "SELECT r.code FROM citizen_reports r JOIN cases c ON c.id = r.case_id WHERE c.code = $1",
+    )
+    .bind(&code)
+    .fetch_one(app.pool())
+    .await
+    .unwrap();
+    assert!(v[0]["service_notice"].as_str().unwrap().contains(&tracking));
     assert!(v[0]["account_id"].is_null());
     assert_eq!(reports(app).await, before + 1);
 
@@ -500,7 +511,8 @@ async fn post_and_follow(app: &TestApp) {
     assert_eq!(address, "迎泽大街 100 号门口");
     assert!((lon - 112.5487).abs() < 1e-9);
     let (channel, kid, email, account): (String, i64, String, String) = sqlx::query_as(
-        "SELECT channel, api_key_id, email, account_id FROM citizen_reports WHERE code = $1",
+        "SELECT channel, api_key_id, email, account_id FROM citizen_reports \
+         WHERE case_id = (SELECT id FROM cases WHERE code = $1)",
     )
     .bind(&code)
     .fetch_one(app.pool())
@@ -536,10 +548,8 @@ async fn post_and_follow(app: &TestApp) {
     assert!(req["status_notes"].is_null());
     assert_eq!(req["service_code"], "manhole");
     assert_eq!(req["service_name"], "井盖破损或丢失");
-    assert!(req["description"]
-        .as_str()
-        .unwrap()
-        .starts_with("井盖缺失，夜里很危险"));
+    // The citizen's text is published only once the command centre has filed the report.
+    assert!(req["description"].is_null(), "{req}");
     assert_eq!(req["agency_responsible"], "太原市数字化城市管理指挥中心");
     assert!(req["service_notice"].is_null());
     let reported: i64 = sqlx::query_scalar("SELECT reported_at FROM cases WHERE id = $1")
@@ -581,12 +591,7 @@ async fn post_and_follow(app: &TestApp) {
         en["agency_responsible"],
         "Taiyuan Digital City Management Command Centre"
     );
-    let r = get(
-        app,
-        &format!("/open311/v2/requests/{}.xml", code.to_lowercase()),
-        None,
-    )
-    .await;
+    let r = get(app, &format!("/open311/v2/requests/{code}.xml"), None).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let doc = xml(&r.body);
     let root = doc.root_element();
@@ -610,6 +615,10 @@ async fn post_and_follow(app: &TestApp) {
     let req = read_back(app, &code, "").await;
     assert_eq!(req["status"], "open");
     assert_eq!(req["status_notes"], "已立案，将派往水务局处置");
+    assert!(req["description"]
+        .as_str()
+        .unwrap()
+        .starts_with("井盖缺失，夜里很危险"));
     let water = dept(app, "water").await.to_string();
     step(
         app,

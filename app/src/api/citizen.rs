@@ -28,23 +28,29 @@ pub async fn public_services() -> Result<Vec<String>, AppError> {
         .collect())
 }
 
+/// The trap field of the report form: hidden from people (and named so that no browser
+/// autofills it), filled by form-filling robots.
+pub const TRAP_FIELD: &str = "cl_leave_empty";
+
 /// A report from the public page: `service_code`, `lat`, `lon`, `address`, `description`,
-/// `attribute[code]` answers, optional `email` and `phone`, up to four `photos`. `website` is
-/// a trap: hidden from people, filled by robots. Answers with the tracking code (and, without
+/// `attribute[code]` answers, optional `email` and `phone`, up to four `photos`, and the
+/// empty [`TRAP_FIELD`]. Answers with the tracking code (and, without
 /// JavaScript, a redirect to the status page).
 #[server(endpoint = "public/report", input = MultipartFormData)]
 pub async fn citizen_report(data: MultipartData) -> Result<Submitted, AppError> {
     use crate::db::{audit, citizen};
     let st = crate::auth::state()?;
     let meta = crate::auth::meta();
+    // The citizen's address is not written to the audit log (only its keyed hash, by
+    // `submit`).
     let actor = audit::Actor {
         user_id: None,
         username: None,
-        ip: meta.ip.clone(),
+        ip: None,
         request_id: meta.request_id.clone(),
     };
     let form = super::cases::server::read_form(data).await?;
-    if !form.text("website").trim().is_empty() {
+    if !form.text(TRAP_FIELD).trim().is_empty() {
         audit::record_alone(
             &st.store,
             &actor,
@@ -81,12 +87,12 @@ pub async fn citizen_report(data: MultipartData) -> Result<Submitted, AppError> 
         photos: form.photos,
         ..Default::default()
     };
-    let client = meta.ip.as_deref().unwrap_or("unknown");
-    let (_, code) = citizen::submit(
+    let client = crate::db::citizen::rate_key(meta.ip.as_deref());
+    let (_, _, code) = citizen::submit(
         &st.store,
         &actor,
         citizen::Channel::Web,
-        client,
+        &client,
         st.config.citizen_per_hour,
         r,
     )

@@ -30,6 +30,8 @@ pub fn field_error_text(locale: Locale, kind: FieldErrorKind) -> &'static str {
         FieldErrorKind::PhotoRequired => td_string!(locale, err_photo_required),
         FieldErrorKind::UnknownService => td_string!(locale, err_unknown_service),
         FieldErrorKind::BadAnswer => td_string!(locale, err_bad_answer),
+        FieldErrorKind::BadEmail => td_string!(locale, err_bad_email),
+        FieldErrorKind::BadPhone => td_string!(locale, err_bad_phone),
     }
 }
 

@@ -59,6 +59,10 @@ pub fn AppFrame(children: Children) -> impl IntoView {
         location.pathname.track();
         logout.version().track();
         leptos::task::spawn_local(async move {
+            // Nobody signed in (the public pages): nothing waits, and nothing to ask.
+            if !matches!(user.await, Ok(Some(_))) {
+                return;
+            }
             if let Ok(c) = crate::api::cases::get_queue_counts().await {
                 counts.set(c);
             }

@@ -496,6 +496,23 @@ pub async fn report_in(
     Ok((id, code))
 }
 
+/// A citizen's phone and e-mail for a call-back: only for the command centre (dispatchers)
+/// and administrators, never for the departments.
+async fn citizen_contact(store: &Store, u: &CurrentUser, id: i64) -> sqlx::Result<Option<String>> {
+    if !matches!(u.role, Role::Dispatcher | Role::Admin) {
+        return Ok(None);
+    }
+    let row: Option<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT phone, email FROM citizen_reports WHERE case_id = $1")
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await?;
+    Ok(row.and_then(|(phone, email)| {
+        let parts: Vec<String> = phone.into_iter().chain(email).collect();
+        (!parts.is_empty()).then(|| parts.join(" · "))
+    }))
+}
+
 /// `20261124-000123`: the local report date and the case's id.
 pub fn case_code(at: i64, id: i64) -> String {
     format!("{}-{id:06}", local_from_ms(at).format("%Y%m%d"))
@@ -952,6 +969,7 @@ pub async fn detail(
             .bind(id)
             .fetch_optional(store.pool())
             .await?,
+        citizen_contact: citizen_contact(store, u, id).await?,
         anomaly_id: super::energy_anomalies::anomaly_of_case(store, id).await?,
         route_department: d.route_department_id.map(|id| DeptOption {
             id,

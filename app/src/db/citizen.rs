@@ -95,13 +95,15 @@ async fn address_hash(store: &Store, address: &str) -> sqlx::Result<String> {
         None => {
             let fresh = format!("{:032x}", rand::random::<u128>());
             // Another app server may have written one meanwhile: keep whichever came first.
+            let mut tx = store.begin().await?;
             sqlx::query(
                 "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
             )
             .bind(KEY)
             .bind(&fresh)
-            .execute(store.pool())
+            .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
             sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
                 .bind(KEY)
                 .fetch_one(store.pool())
@@ -112,6 +114,19 @@ async fn address_hash(store: &Store, address: &str) -> sqlx::Result<String> {
         "{:x}",
         Sha256::digest(format!("{key}:{address}").as_bytes())
     ))
+}
+
+/// What the per-address limit counts by: an IPv4 address, or the /64 network of an IPv6
+/// address (one household or phone typically holds a whole /64 and may rotate within it).
+pub fn rate_key(ip: Option<&str>) -> String {
+    match ip.and_then(|s| s.parse::<std::net::IpAddr>().ok()) {
+        Some(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(v4) => v4.to_string(),
+        None => "unknown".into(),
+    }
 }
 
 fn new_code() -> String {
@@ -132,7 +147,7 @@ fn check_contact(errs: &mut Vec<FieldError>, r: &NewCitizenReport) {
                 .is_some_and(|(a, b)| !a.is_empty() && b.contains('.') && !b.starts_with('.'))
             && !email.chars().any(char::is_whitespace);
         if !ok {
-            errs.push(FieldError::new("email", K::Required));
+            errs.push(FieldError::new("email", K::BadEmail));
         }
     }
     let phone = r.phone.trim();
@@ -144,7 +159,7 @@ fn check_contact(errs: &mut Vec<FieldError>, r: &NewCitizenReport) {
                 .chars()
                 .all(|c| c.is_ascii_digit() || " +-()".contains(c));
         if !ok {
-            errs.push(FieldError::new("phone", K::BadNumber));
+            errs.push(FieldError::new("phone", K::BadPhone));
         }
     }
     for (name, v) in [
@@ -167,7 +182,8 @@ fn opt(s: &str) -> Option<String> {
 /// Checks and stores a citizen report: a new case (source `citizen`) in the dispatcher's
 /// queue and its citizen row, in one transaction. `client` is the caller's network address;
 /// more than `per_hour` reports from one address in an hour are refused (429) with the
-/// minutes to wait. Returns the case id and the tracking code.
+/// minutes to wait. Returns the case id, the case code (the public request id) and the
+/// tracking code (for the reporter only).
 pub async fn submit(
     store: &Store,
     actor: &audit::Actor,
@@ -175,7 +191,7 @@ pub async fn submit(
     client: &str,
     per_hour: i64,
     r: NewCitizenReport,
-) -> Result<(i64, String), AppError> {
+) -> Result<(i64, String, String), AppError> {
     let mut errs = Vec::new();
     let service = citizen::service(r.service_code.trim());
     let class_id = match service {
@@ -188,8 +204,8 @@ pub async fn submit(
     let answers = match service {
         Some(s) => match citizen::check_answers(s, &r.answers) {
             Ok(a) => a,
-            Err(code) => {
-                errs.push(FieldError::new(&attribute_field(code), K::BadAnswer));
+            Err((code, kind)) => {
+                errs.push(FieldError::new(&attribute_field(code), kind));
                 Vec::new()
             }
         },
@@ -222,31 +238,68 @@ pub async fn submit(
         return Err(AppError::Internal);
     };
 
-    // The rate limit, before anything is written.
+    // The citizen's address is kept only as a keyed hash, in the audit log as well.
     let now = now_ms();
     let hash = address_hash(store, client).await?;
+    let actor = &audit::Actor {
+        ip: None,
+        ..actor.clone()
+    };
     let hour_ago = now - 3_600_000;
+    let mut tx = store.begin().await?;
+    // The address's row first: concurrent reports from one address wait for each other
+    // here (a row lock on PostgreSQL, the single writer on SQLite), so the count below
+    // sees every report committed before this one.
+    sqlx::query(
+        "INSERT INTO citizen_rate (bucket, touched) VALUES ($1, $2) \
+         ON CONFLICT (bucket) DO UPDATE SET touched = excluded.touched",
+    )
+    .bind(&hash)
+    .bind(now)
+    .execute(&mut *tx)
+    .await?;
     let (count, oldest): (i64, Option<i64>) = sqlx::query_as(
         "SELECT COUNT(*), MIN(created_at) FROM citizen_reports WHERE address_hash = $1 AND created_at > $2",
     )
     .bind(&hash)
     .bind(hour_ago)
-    .fetch_one(store.pool())
+    .fetch_one(&mut *tx)
     .await?;
     if count >= per_hour {
+        tx.rollback().await?;
         let wait_ms = oldest.unwrap_or(now) + 3_600_000 - now;
-        audit::record_alone(
-            store,
-            actor,
-            audit::Event {
-                action: "citizen.report",
-                target_type: "case",
-                target_id: None,
-                outcome: audit::DENIED,
-                detail: format!("rate limit: {count} reports in the last hour from one address"),
-            },
+        // One audit record per address and hour; further refusals only go to the log.
+        let mut tx = store.begin().await?;
+        let first = sqlx::query(
+            "UPDATE citizen_rate SET denied_at = $1 WHERE bucket = $2 AND (denied_at IS NULL OR denied_at <= $3)",
         )
-        .await?;
+        .bind(now)
+        .bind(&hash)
+        .bind(hour_ago)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if first {
+            audit::record(
+                &mut tx,
+                actor,
+                audit::Event {
+                    action: "citizen.report",
+                    target_type: "case",
+                    target_id: None,
+                    outcome: audit::DENIED,
+                    detail: format!(
+                        "rate limit: {count} reports in the last hour from address {}",
+                        &hash[..12]
+                    ),
+                },
+            )
+            .await?;
+        } else {
+            tracing::warn!(address = &hash[..12], "citizen report refused: rate limit");
+        }
+        tx.commit().await?;
         return Err(AppError::TooManyRequests {
             minutes: (wait_ms + 59_999).max(60_000) / 60_000,
         });
@@ -265,7 +318,6 @@ pub async fn submit(
             text.push_str(&format!("\n{} {}", a.zh, shown));
         }
     }
-    let mut tx = store.begin().await?;
     // An empty address: the grid's street stands in (the dispatcher sees the exact point).
     let address = if address.is_empty() {
         match super::grids::locate(&mut tx, lon, lat).await? {
@@ -341,22 +393,33 @@ pub async fn submit(
             target_id: Some(case_id.to_string()),
             outcome: audit::OK,
             detail: format!(
-                "tracking={code} case={case_code} service={} channel={}",
+                "tracking={code} case={case_code} service={} channel={} address={}",
                 service.code,
-                channel.code()
+                channel.code(),
+                &hash[..12]
             ),
         },
     )
     .await?;
     tx.commit().await?;
-    Ok((case_id, code))
+    Ok((case_id, case_code, code))
 }
+
+/// The photos a closed report shows publicly: the report's own, and those of the last
+/// report-back (after a failed verification and rework, the earlier fix is not the fix).
+/// Verification photos stay internal. `p` is `case_photos`.
+const PUBLIC_PHOTOS: &str = "(p.stage = 'report' OR (p.stage = 'handle' AND p.event_id = \
+     (SELECT MAX(e.id) FROM case_events e WHERE e.case_id = p.case_id AND e.action = 'report_back')))";
+
+/// Most request ids one list may name.
+pub const MAX_IDS: usize = 100;
 
 /// Which citizen reports a list asks for (Open311 `GET requests`).
 #[derive(Debug, Clone, Default)]
 pub struct RequestFilter {
-    /// Tracking codes (Open311 `service_request_id`); empty: any.
-    pub codes: Vec<String>,
+    /// Public request ids, i.e. case codes (Open311 `service_request_id`); empty: any. The
+    /// tracking codes are not accepted here: they stay with whoever reported.
+    pub ids: Vec<String>,
     pub service_codes: Vec<String>,
     /// Reported at or after / before (ms).
     pub start: Option<i64>,
@@ -370,6 +433,7 @@ pub struct RequestFilter {
 struct StatusRow {
     case_id: i64,
     code: String,
+    case_code: String,
     service_code: String,
     state: String,
     on_hold: i64,
@@ -390,7 +454,7 @@ struct StatusRow {
     status_note: Option<String>,
 }
 
-const STATUS_SELECT: &str = "SELECT r.case_id, r.code, r.service_code, c.state, \
+const STATUS_SELECT: &str = "SELECT r.case_id, r.code, c.code AS case_code, r.service_code, c.state, \
      CASE WHEN c.on_hold THEN 1 ELSE 0 END AS on_hold, c.reported_at, c.updated_at, c.filing_deadline, \
      c.deadline_at, c.description, g.district_zh, g.district_en, g.street_zh, g.street_en, g.code AS grid_code, \
      g.col, g.row, d.name_zh AS department_zh, d.name_en AS department_en, \
@@ -399,8 +463,17 @@ const STATUS_SELECT: &str = "SELECT r.case_id, r.code, r.service_code, c.state, 
      FROM citizen_reports r JOIN cases c ON c.id = r.case_id JOIN grids g ON g.id = c.grid_id \
      LEFT JOIN departments d ON d.id = c.department_id";
 
-fn to_status(r: StatusRow) -> PublicStatus {
+/// `listed`: for a public list rather than for the holder of the tracking code. A listed
+/// report shows its description only once the command centre has filed it: reports still
+/// waiting to be checked, and those not taken up, may hold anything (spam, someone's
+/// personal details).
+fn to_status(r: StatusRow, listed: bool) -> PublicStatus {
     let state = PublicState::from_case(&r.state, r.on_hold != 0);
+    let description = if listed && matches!(r.state.as_str(), "reported" | "rejected") {
+        String::new()
+    } else {
+        r.description
+    };
     let expected_at = match r.state.as_str() {
         "reported" | "filed" => Some(r.filing_deadline),
         "closed" | "rejected" => None,
@@ -410,6 +483,7 @@ fn to_status(r: StatusRow) -> PublicStatus {
     let (lon, lat) = crate::domain::grid::centre(r.col, r.row);
     PublicStatus {
         code: r.code,
+        request_id: r.case_code,
         service_code: r.service_code,
         state,
         reported_at: r.reported_at,
@@ -424,7 +498,7 @@ fn to_status(r: StatusRow) -> PublicStatus {
         grid_code: r.grid_code,
         lon,
         lat,
-        description: r.description,
+        description,
         department_zh: r.department_zh,
         department_en: r.department_en,
         status_note: r.status_note,
@@ -437,11 +511,12 @@ fn to_status(r: StatusRow) -> PublicStatus {
 /// Citizen reports for a public list, newest first, without timelines or photos.
 pub async fn requests(store: &Store, f: &RequestFilter) -> sqlx::Result<Vec<PublicStatus>> {
     let mut w = super::Where::default();
-    if !f.codes.is_empty() {
-        let marks = vec!["?"; f.codes.len()].join(", ");
+    if !f.ids.is_empty() {
+        let ids = &f.ids[..f.ids.len().min(MAX_IDS)];
+        let marks = vec!["?"; ids.len()].join(", ");
         w.and(
-            &format!("r.code IN ({marks})"),
-            f.codes.iter().map(|c| super::Arg::S(c.clone())),
+            &format!("c.code IN ({marks})"),
+            ids.iter().map(|c| super::Arg::S(c.clone())),
         );
     }
     if !f.service_codes.is_empty() {
@@ -470,7 +545,7 @@ pub async fn requests(store: &Store, f: &RequestFilter) -> sqlx::Result<Vec<Publ
     let rows: Vec<StatusRow> = super::bind_args(sqlx::query_as(&sql), &w.args)
         .fetch_all(store.pool())
         .await?;
-    Ok(rows.into_iter().map(to_status).collect())
+    Ok(rows.into_iter().map(|r| to_status(r, true)).collect())
 }
 
 /// One report by its tracking code, with its public timeline and, once closed, the photos
@@ -487,7 +562,7 @@ pub async fn status(store: &Store, code: &str) -> sqlx::Result<Option<PublicStat
         return Ok(None);
     };
     let case_id = row.case_id;
-    let mut s = to_status(row);
+    let mut s = to_status(row, false);
     #[derive(sqlx::FromRow)]
     struct Ev {
         at: i64,
@@ -518,7 +593,7 @@ pub async fn status(store: &Store, code: &str) -> sqlx::Result<Option<PublicStat
         .collect();
     if s.state == PublicState::Closed {
         let photos: Vec<(i64, String)> = sqlx::query_as(
-            "SELECT id, stage FROM case_photos WHERE case_id = $1 AND stage IN ('report', 'handle') ORDER BY id",
+            &format!("SELECT p.id, p.stage FROM case_photos p WHERE p.case_id = $1 AND {PUBLIC_PHOTOS} ORDER BY p.id"),
         )
         .bind(case_id)
         .fetch_all(store.pool())
@@ -544,11 +619,11 @@ pub async fn public_photo(
     let Some(code) = citizen::normalise_code(code) else {
         return Ok(None);
     };
-    sqlx::query_as(
+    sqlx::query_as(&format!(
         "SELECT p.mime, p.bytes FROM case_photos p JOIN citizen_reports r ON r.case_id = p.case_id \
          JOIN cases c ON c.id = p.case_id \
-         WHERE r.code = $1 AND p.id = $2 AND c.state = 'closed' AND p.stage IN ('report', 'handle')",
-    )
+         WHERE r.code = $1 AND p.id = $2 AND c.state = 'closed' AND {PUBLIC_PHOTOS}"
+    ))
     .bind(&code)
     .bind(photo_id)
     .fetch_optional(store.pool())
@@ -558,6 +633,19 @@ pub async fn public_photo(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_keys() {
+        assert_eq!(rate_key(Some("203.0.113.9")), "203.0.113.9");
+        assert_eq!(
+            rate_key(Some("2001:db8:1:2:aaaa::1")),
+            rate_key(Some("2001:db8:1:2:bbbb::9"))
+        );
+        assert_eq!(rate_key(Some("2001:db8:1:2:aaaa::1")), "2001:db8:1:2::/64");
+        assert_ne!(rate_key(Some("2001:db8:1:3::1")), "2001:db8:1:2::/64");
+        assert_eq!(rate_key(None), "unknown");
+        assert_eq!(rate_key(Some("garbage")), "unknown");
+    }
 
     #[test]
     fn codes_have_the_public_form() {

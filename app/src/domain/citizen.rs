@@ -4,6 +4,7 @@
 //!
 //! Some categories ask a question or two (Open311 attributes); the answers travel with the
 //! report and are shown to the dispatcher.
+use crate::error::FieldErrorKind;
 
 /// Kind of answer an attribute takes (the Open311 `datatype`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,12 +159,13 @@ pub fn service(code: &str) -> Option<&'static Service> {
 }
 
 /// Checks the answers to a category's questions: every required one given, list answers
-/// among the keys, numbers numeric, nothing unknown. Returns the answers kept (trimmed,
-/// empty ones dropped) or the code of the first bad attribute.
+/// among the keys, numbers numeric, texts within their length; unknown ones are ignored.
+/// Returns the answers kept (trimmed, empty ones dropped) or the first bad attribute's code
+/// with what is wrong with it.
 pub fn check_answers(
     s: &Service,
     answers: &[(String, String)],
-) -> Result<Vec<(String, String)>, &'static str> {
+) -> Result<Vec<(String, String)>, (&'static str, FieldErrorKind)> {
     let mut kept = Vec::new();
     for (k, v) in answers {
         let Some(a) = s.attributes.iter().find(|a| a.code == k) else {
@@ -174,14 +176,17 @@ pub fn check_answers(
         if v.is_empty() {
             continue;
         }
-        let ok = match a.datatype {
-            Datatype::SingleValueList => a.values.iter().any(|(key, _, _)| *key == v),
-            Datatype::Number => v.parse::<f64>().is_ok_and(f64::is_finite),
-            Datatype::String => v.chars().count() <= 100,
-            Datatype::Text => v.chars().count() <= 1000,
-        };
-        if !ok {
-            return Err(a.code);
+        let bad =
+            match a.datatype {
+                Datatype::SingleValueList => (!a.values.iter().any(|(key, _, _)| *key == v))
+                    .then_some(FieldErrorKind::BadAnswer),
+                Datatype::Number => (!v.parse::<f64>().is_ok_and(f64::is_finite))
+                    .then_some(FieldErrorKind::BadNumber),
+                Datatype::String => (v.chars().count() > 100).then_some(FieldErrorKind::TooLong),
+                Datatype::Text => (v.chars().count() > 1000).then_some(FieldErrorKind::TooLong),
+            };
+        if let Some(kind) = bad {
+            return Err((a.code, kind));
         }
         if !kept.iter().any(|(kk, _): &(String, String)| kk == k) {
             kept.push((a.code.to_string(), v.to_string()));
@@ -189,7 +194,7 @@ pub fn check_answers(
     }
     for a in s.attributes.iter().filter(|a| a.required) {
         if !kept.iter().any(|(k, _)| k == a.code) {
-            return Err(a.code);
+            return Err((a.code, FieldErrorKind::Required));
         }
     }
     Ok(kept)
@@ -234,10 +239,13 @@ mod tests {
     #[test]
     fn answers_are_checked() {
         let manhole = service("manhole").unwrap();
-        assert_eq!(check_answers(manhole, &[]), Err("danger"));
+        assert_eq!(
+            check_answers(manhole, &[]),
+            Err(("danger", FieldErrorKind::Required))
+        );
         assert_eq!(
             check_answers(manhole, &[("danger".into(), "maybe".into())]),
-            Err("danger")
+            Err(("danger", FieldErrorKind::BadAnswer))
         );
         assert_eq!(
             check_answers(
@@ -253,7 +261,7 @@ mod tests {
         assert_eq!(check_answers(light, &[]), Ok(vec![]));
         assert_eq!(
             check_answers(light, &[("pole_number".into(), "x".repeat(101))]),
-            Err("pole_number")
+            Err(("pole_number", FieldErrorKind::TooLong))
         );
     }
 
@@ -264,7 +272,7 @@ mod tests {
             Some("TY-4K7M-X2QD".into())
         );
         assert_eq!(normalise_code("TY4K7MX2QD"), Some("TY-4K7M-X2QD".into()));
-        // O and 1 are not in the alphabet; wrong length; wrong prefix.
+        // 0 is not in the alphabet; wrong length; wrong prefix.
         assert_eq!(normalise_code("TY-4K7M-X2Q0"), None);
         assert_eq!(normalise_code("TY-4K7M-X2Q"), None);
         assert_eq!(normalise_code("XX-4K7M-X2QD"), None);

@@ -176,6 +176,8 @@ pub struct CaseDetail {
     pub incident_id: Option<i64>,
     /// The tracking code of a citizen report (public page or Open311).
     pub citizen_code: Option<String>,
+    /// The citizen's phone and e-mail, for dispatchers and administrators only.
+    pub citizen_contact: Option<String>,
     /// The energy anomaly this case was opened from.
     #[serde(default)]
     pub anomaly_id: Option<i64>,

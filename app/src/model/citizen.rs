@@ -67,7 +67,11 @@ pub struct PublicEvent {
 /// A citizen report as the public sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublicStatus {
+    /// The tracking code: known only to whoever reported (it opens the status page and its
+    /// photos).
     pub code: String,
+    /// The public id (the case code; Open311's service_request_id).
+    pub request_id: String,
     pub service_code: String,
     pub state: PublicState,
     pub reported_at: i64,

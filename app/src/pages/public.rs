@@ -1,6 +1,8 @@
 //! Pages for citizens, no account: report a problem (phone first) and follow it by its
 //! tracking code. Nothing here shows a staff name or another person's report.
-use crate::api::citizen::{citizen_report, citizen_status, public_cells, public_services};
+use crate::api::citizen::{
+    citizen_report, citizen_status, public_cells, public_services, TRAP_FIELD,
+};
 use crate::components::forms::{invalid, FieldErr, FormError, LoadError, Upload};
 use crate::components::layout::{pick, Loading};
 use crate::domain::citizen::{self, Datatype, Group, Service};
@@ -114,7 +116,7 @@ pub fn ReportPage() -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="photos">{t!(i18n, pub_photo)}</label>
-                    <input id="photos" type="file" name="photos" accept="image/jpeg,image/png" capture="environment"
+                    <input id="photos" type="file" name="photos" accept="image/jpeg,image/png"
                         aria-invalid=invalid(out, "photos") />
                     <p class="help">{t!(i18n, pub_photo_help)}</p>
                     <FieldErr outcome=out field="photos" />
@@ -129,9 +131,10 @@ pub fn ReportPage() -> impl IntoView {
                     <input id="email" name="email" type="email" autocomplete="email" maxlength="200" aria-invalid=invalid(out, "email") />
                     <FieldErr outcome=out field="email" />
                 </details>
-                // A trap for robots: hidden from people and from screen readers.
+                // A trap for robots: hidden from people and from screen readers, under a name
+                // no browser autofills.
                 <div class="trap" aria-hidden="true">
-                    <label>"Website" <input name="website" tabindex="-1" autocomplete="off" /></label>
+                    <label>"Leave this empty" <input name=TRAP_FIELD tabindex="-1" autocomplete="off" /></label>
                 </div>
                 <FormError outcome=out />
                 <div class="form-actions">

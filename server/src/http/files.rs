@@ -63,7 +63,15 @@ pub async fn public_photo(
     State(st): State<AppState>,
     Path((code, id)): Path<(String, i64)>,
 ) -> Response {
-    match app::db::citizen::public_photo(&st.store, &code, id).await {
+    let found = app::db::citizen::public_photo(&st.store, &code, id).await;
+    // Shown publicly without what the file says beyond its pixels (the camera's GPS
+    // position and time in particular).
+    let found = found.map(|p| {
+        p.and_then(|(mime, bytes)| {
+            app::photos::without_metadata(&mime, &bytes).map(|clean| (mime, clean))
+        })
+    });
+    match found {
         Ok(Some((mime, bytes))) => (
             [
                 (
@@ -73,7 +81,7 @@ pub async fn public_photo(
                 ),
                 (
                     header::CACHE_CONTROL,
-                    HeaderValue::from_static("public, max-age=86400, immutable"),
+                    HeaderValue::from_static("private, max-age=86400"),
                 ),
             ],
             bytes,

@@ -137,7 +137,7 @@ pub struct CommonQuery {
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)] // documentation only: the handlers read the raw query.
 pub struct RequestsQuery {
-    /// Tracking codes, comma separated; overrides every other filter.
+    /// Request ids (case codes, e.g. `20261125-000123`), comma separated; overrides all else.
     pub service_request_id: Option<String>,
     /// Service codes, comma separated.
     pub service_code: Option<String>,
@@ -910,7 +910,7 @@ pub fn request_value(s: &PublicStatus, l: Locale) -> V {
         _ => format!("{}{}", s.district_zh, s.street_zh),
     };
     V::Obj(vec![
-        ("service_request_id", V::Str(s.code.clone())),
+        ("service_request_id", V::Str(s.request_id.clone())),
         ("status", V::s(s.state.open311())),
         ("status_notes", V::opt(s.status_note.clone())),
         ("service_name", V::Str(service_name)),
@@ -943,13 +943,9 @@ fn bad(f: Format, description: String) -> Response {
 pub fn filter(p: &Params, l: Locale, now: i64) -> Result<RequestFilter, String> {
     let ids = p.list("service_request_id");
     if !ids.is_empty() {
-        // The ids override every other filter (spec); an id that cannot be one matches none.
-        let codes = ids
-            .iter()
-            .map(|c| citizen::normalise_code(c).unwrap_or_else(|| c.clone()))
-            .collect();
+        // The ids override every other filter (spec); an id that is not one matches none.
         return Ok(RequestFilter {
-            codes,
+            ids: ids.iter().map(|c| c.trim().to_string()).collect(),
             limit: MAX_REQUESTS,
             ..Default::default()
         });
@@ -1010,7 +1006,7 @@ pub fn filter(p: &Params, l: Locale, now: i64) -> Result<RequestFilter, String> 
         };
     }
     Ok(RequestFilter {
-        codes: Vec::new(),
+        ids: Vec::new(),
         service_codes: p.list("service_code"),
         start: Some(start),
         // end_date is the latest instant included.
@@ -1111,7 +1107,15 @@ async fn request_one(
         Ok((_, l)) => l,
         Err(r) => return r,
     };
-    match intake::status(&st.store, id).await {
+    let one = RequestFilter {
+        ids: vec![id.to_string()],
+        limit: 1,
+        ..Default::default()
+    };
+    match intake::requests(&st.store, &one)
+        .await
+        .map(|v| v.into_iter().next())
+    {
         Ok(Some(s)) => respond(
             f,
             StatusCode::OK,
@@ -1381,7 +1385,7 @@ async fn post(
     )
     .await
     {
-        Ok((_, tracking)) => {
+        Ok((_, request_id, tracking)) => {
             st.live.publish(&st.store, "cases").await;
             let notice = t(
                 l,
@@ -1391,7 +1395,7 @@ async fn post(
             let v = V::List(
                 "request",
                 vec![V::Obj(vec![
-                    ("service_request_id", V::Str(tracking)),
+                    ("service_request_id", V::Str(request_id)),
                     ("service_notice", V::Str(notice)),
                     ("account_id", V::Null),
                 ])],
@@ -1581,13 +1585,13 @@ mod tests {
         )
         .is_err());
         let f = filter(
-            &p("end_date=2026-02-01T00:00:00Z&status=bogus&service_request_id=ty-abcd-efgh,TY-2345-6789"),
+            &p("end_date=2026-02-01T00:00:00Z&status=bogus&service_request_id=20261125-000123, 20261125-000124"),
             Locale::en,
             now,
         )
         .unwrap();
         // The ids override everything else, even an invalid status.
-        assert_eq!(f.codes, ["TY-ABCD-EFGH", "TY-2345-6789"]);
+        assert_eq!(f.ids, ["20261125-000123", "20261125-000124"]);
         assert_eq!((f.start, f.end, f.open), (None, None, None));
     }
 

@@ -198,6 +198,20 @@ impl TestApp {
         files: &[(&str, &[u8])],
         cookie: Option<&str>,
     ) -> Resp {
+        self.send(multipart_request(endpoint, fields, files, cookie))
+            .await
+    }
+}
+
+/// The request [`TestApp::multipart`] sends, for tests that add to it (the peer's address,
+/// proxy headers).
+pub fn multipart_request(
+    endpoint: &str,
+    fields: &[(&str, &str)],
+    files: &[(&str, &[u8])],
+    cookie: Option<&str>,
+) -> Request<Body> {
+    {
         let boundary = "citylinkTestBoundary7MA4YWxk";
         let mut body: Vec<u8> = Vec::new();
         for (k, v) in fields {
@@ -233,9 +247,11 @@ impl TestApp {
         if let Some(c) = cookie {
             b = b.header(header::COOKIE, c);
         }
-        self.send(b.body(Body::from(body)).unwrap()).await
+        b.body(Body::from(body)).unwrap()
     }
+}
 
+impl TestApp {
     /// Posts a JSON body to a machine API as an integration does: `Authorization: Bearer`
     /// when a key is given, `Accept-Language` when a language is, and the Content-Length.
     pub async fn post_json(

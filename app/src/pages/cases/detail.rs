@@ -154,6 +154,10 @@ fn Detail(
                         <dt>{t!(i18n, case_source)}</dt>
                         <dd data-testid="case-citizen">{t!(i18n, case_from_citizen)} " " <a class="mono" href=format!("/track/{code}")>{code.clone()}</a></dd>
                     })}
+                    {c.citizen_contact.clone().map(|contact| view! {
+                        <dt>{t!(i18n, case_citizen_contact)}</dt>
+                        <dd data-testid="case-citizen-contact">{contact}</dd>
+                    })}
                     {c.incident_id.map(|n| view! {
                         <dt>{t!(i18n, case_source)}</dt>
                         <dd data-testid="case-incident">
@@ -229,7 +233,7 @@ fn Detail(
                                 <span class="muted">" " {e.at.clone()}</span>
                             </div>
                             <div class="tl-body">
-                                {if e.actor_name == crate::model::CITIZEN_NAME { t!(i18n, citizen_actor).into_any() } else { e.actor_name.clone().into_any() }}
+                                {if e.actor_name == crate::model::CITIZEN_NAME && e.actor_department_zh.is_none() { t!(i18n, citizen_actor).into_any() } else { e.actor_name.clone().into_any() }}
                                 {move || adept.as_ref().map(|(zh, en)| format!("（{}）", pick(i18n.get_locale(), zh, en)))}
                                 " → " {move || state_label(i18n.get_locale(), e.to_state)}
                                 {move || dept.as_ref().map(|(zh, en)| format!(" · {} {}", t_string!(i18n, dispatched_to), pick(i18n.get_locale(), zh, en)))}
