@@ -193,7 +193,6 @@ pub fn router(state: AppState) -> Router {
             get(crate::http::files::public_photo),
         )
         .route("/cases/export.csv", get(crate::http::files::export_csv))
-        .route("/data/{file}", get(crate::http::opendata::download))
         .route("/live", get(crate::http::live::events))
         .route("/snapshots/{id}", get(crate::http::live::snapshot))
         .merge(machine)

@@ -24,8 +24,8 @@ use common::{Backend, Resp, TestApp};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Every machine operation the document must list, and nothing else. Open311 and the open
-/// data downloads join this list when they are registered through `openapi::machine_routes`.
+/// Every machine operation the document must list, and nothing else: ingest, Open311 and
+/// the open data downloads, all registered through `openapi::machine_routes`.
 const EXPECTED: &[(&str, &str)] = &[
     ("post", "/api/v1/alerts"),
     ("post", "/api/v1/cameras/heartbeat"),
@@ -40,6 +40,7 @@ const EXPECTED: &[(&str, &str)] = &[
     ("get", "/open311/v2/requests.xml"),
     ("post", "/open311/v2/requests.xml"),
     ("get", "/open311/v2/requests/{file}"),
+    ("get", "/data/{file}"),
 ];
 
 const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/openapi.snapshot.json");
@@ -196,7 +197,8 @@ async fn document_is_served_and_lists_the_machine_endpoints() {
             // handler's 404 (its description names the parameter), not the router's.
             let uri = path
                 .replace("services/{file}", "services/manhole.json")
-                .replace("requests/{file}", "requests/TY-2345-6789.json?locale=en");
+                .replace("requests/{file}", "requests/TY-2345-6789.json?locale=en")
+                .replace("/data/{file}", "/data/cases-monthly.csv");
             let req = Request::builder()
                 .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
                 .uri(uri.as_str())
@@ -454,6 +456,7 @@ async fn provoke(app: &TestApp, seen: &mut Seen) {
     }
 
     provoke_open311(app, seen).await;
+    provoke_opendata(app, seen).await;
 
     // 503: the database is gone (the last step: the store is closed for good).
     let keys: Vec<String> = {
@@ -469,6 +472,7 @@ async fn provoke(app: &TestApp, seen: &mut Seen) {
         assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{path}");
     }
     open311_unavailable(app, seen).await;
+    opendata_unavailable(app, seen).await;
 }
 
 /// One Open311 call (a form when `form` is given) recorded under its documented path.
@@ -641,6 +645,82 @@ async fn open311_unavailable(app: &TestApp, seen: &mut Seen) {
     }
 }
 
+/// One open data download recorded under its documented path.
+async fn opendata(app: &TestApp, seen: &mut Seen, uri: &str) -> Resp {
+    let r = app.get(uri, None).await;
+    let copy = Resp {
+        status: r.status,
+        headers: r.headers.clone(),
+        body: r.body.clone(),
+    };
+    seen.add_op("get", "/data/{file}", None, r);
+    copy
+}
+
+/// Every status of the open data downloads but 500 (see `opendata_unavailable`): each public
+/// dataset as JSON and CSV (the demo cases fill `cases-monthly`, so a non-empty table is
+/// validated), headings by language, and the 404s.
+async fn provoke_opendata(app: &TestApp, seen: &mut Seen) {
+    for code in ["cases-monthly", "energy-monthly", "rankings"] {
+        let j = opendata(app, seen, &format!("/data/{code}.json")).await;
+        assert_eq!(j.status, StatusCode::OK, "{code}: {}", j.body);
+        let j = j.json();
+        let rows = j["rows"].as_array().expect("rows");
+        if code == "cases-monthly" {
+            assert!(!rows.is_empty(), "the demo cases fill {code}: {j}");
+        }
+        let names: Vec<&str> = j["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .map(|f| f["name"].as_str().unwrap())
+            .collect();
+        for row in rows {
+            let keys: Vec<&str> = row
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            let mut want = names.clone();
+            want.sort_unstable();
+            let mut keys = keys;
+            keys.sort_unstable();
+            assert_eq!(keys, want, "{code}: a row has exactly the fields");
+        }
+        // CSV: the byte-order mark, the field names as header, as many rows as the JSON.
+        let c = opendata(app, seen, &format!("/data/{code}.csv")).await;
+        assert_eq!(c.status, StatusCode::OK, "{code}: {}", c.body);
+        let body = c.body.strip_prefix('\u{feff}').expect("a byte-order mark");
+        let mut csv = csv::Reader::from_reader(body.as_bytes());
+        let head: Vec<String> = csv.headers().unwrap().iter().map(str::to_string).collect();
+        assert_eq!(head, names, "{code}: CSV header = JSON field names");
+        assert_eq!(csv.records().count(), rows.len(), "{code}: CSV rows");
+        let en = opendata(app, seen, &format!("/data/{code}.csv?lang=en")).await;
+        assert_eq!(en.status, StatusCode::OK);
+        assert!(en.body.starts_with("\u{feff}Month,"), "{code}: {}", en.body);
+    }
+    // 404: unknown, restricted, another format, no format; JSON even for a CSV name.
+    for uri in [
+        "/data/nothing.json",
+        "/data/cases.csv",
+        "/data/cases-monthly.xml",
+        "/data/cases-monthly",
+    ] {
+        let r = opendata(app, seen, uri).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{uri}: {}", r.body);
+        assert_eq!(r.json()["error"], "not_found", "{uri}");
+    }
+}
+
+/// 500 from the open data downloads once the store is closed: no body.
+async fn opendata_unavailable(app: &TestApp, seen: &mut Seen) {
+    for uri in ["/data/cases-monthly.json", "/data/cases-monthly.csv"] {
+        let r = opendata(app, seen, uri).await;
+        assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{uri}");
+    }
+}
+
 fn ingest_limit(path: &str) -> usize {
     use citylink_server::http::ingest;
     match path {
@@ -713,7 +793,15 @@ async fn every_documented_answer_is_real_and_matches_its_schema() {
                     "{what}: header {name}"
                 );
             }
-            let content = documented["content"].as_object().expect("content");
+            // A status documented without content answers with no body.
+            let Some(content) = documented["content"].as_object() else {
+                assert!(
+                    r.body.is_empty(),
+                    "{what}: a body the document does not list: {}",
+                    r.body
+                );
+                continue;
+            };
             let ty = r.headers[header::CONTENT_TYPE].to_str().unwrap();
             // The media type, without parameters (`; charset=utf-8`).
             let ty = ty.split(';').next().unwrap().trim();
@@ -724,6 +812,26 @@ async fn every_documented_answer_is_real_and_matches_its_schema() {
                 // Open311's XML: well formed; its shape is checked in tests/open311.rs.
                 roxmltree::Document::parse(&r.body)
                     .unwrap_or_else(|e| panic!("{what}: not XML ({e}): {}", r.body));
+                continue;
+            }
+            if ty == "text/csv" {
+                // CSV: a string (as documented) with a byte-order mark and a header line; its
+                // columns are checked against the JSON fields in `provoke_opendata`.
+                check(
+                    &doc,
+                    &media["schema"],
+                    &Value::String(r.body.clone()),
+                    &what,
+                );
+                let body = r
+                    .body
+                    .strip_prefix('\u{feff}')
+                    .unwrap_or_else(|| panic!("{what}: CSV without a byte-order mark"));
+                let head = body.lines().next().unwrap_or_default();
+                assert!(
+                    !head.is_empty() && head.contains(','),
+                    "{what}: header line {head:?}"
+                );
                 continue;
             }
             check(&doc, &media["schema"], &r.json(), &what);

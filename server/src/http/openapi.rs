@@ -33,13 +33,13 @@
 //!    each documented status to `provoke` (the test fails while a documented status was
 //!    never seen). Then regenerate the snapshot:
 //!    `UPDATE_OPENAPI=1 cargo test -p citylink-server --test openapi` and commit it.
-use crate::http::ingest;
+use crate::http::{ingest, opendata};
 use app::state::AppState;
 use axum::http::{header, HeaderValue};
 use axum::routing::{get, MethodRouter};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -56,7 +56,8 @@ pub const API_KEY: &str = "api_key";
     info(
         title = "CityLink machine API",
         description = "Endpoints for machines of the CityLink city-operations platform \
-            (Taiyuan): Sky Eye camera alerts and heartbeats, energy meter readings.\n\n\
+            (Taiyuan): Sky Eye camera alerts and heartbeats, energy meter readings, Open311 \
+            citizen reports and the open data downloads.\n\n\
             Keyed endpoints take `Authorization: Bearer <key>`; keys are created by an \
             administrator (`/admin/keys`), belong to one department and one source \
             (integration) and carry scopes (`alerts`, `heartbeats`, `readings`). Each item \
@@ -70,6 +71,7 @@ pub const API_KEY: &str = "api_key";
         (name = "skyeye", description = "Sky Eye: video analytics platforms push alerts and camera heartbeats."),
         (name = "energy", description = "Energy and carbon: meter gateways push interval readings."),
         (name = "open311", description = "Open311 GeoReport v2 (wiki.open311.org/GeoReport_v2): citizen services and requests, each resource as `.json` or `.xml`, errors as the spec's `[{code, description}]`. Posting takes the `api_key` form parameter (a key with the scope `open311`), not the bearer header."),
+        (name = "open data", description = "The public datasets (`/data`): monthly figures at district level under CC BY 4.0, complete Shanghai months only, as CSV (UTF-8 with a byte-order mark) or JSON. Public, no key."),
     ),
     components(schemas(ApiError, ErrorCode, ItemErrorBody)),
     modifiers(&BearerKey),
@@ -104,6 +106,7 @@ pub fn machine_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(ingest::post_heartbeats))
         .routes(routes!(ingest::post_readings))
         .merge(crate::http::open311::routes())
+        .routes(routes!(opendata::download))
 }
 
 /// The document alone (the snapshot test and tools).
@@ -480,4 +483,126 @@ fn meter_as_sent() -> utoipa::openapi::Object {
 
 fn at_as_sent() -> utoipa::openapi::Object {
     as_sent("The item's `at` as sent (null when it had none).")
+}
+
+// ---- open data ----
+//
+// `opendata::download` writes its JSON with `json!` (the rows are keyed by each dataset's
+// own field names); these types describe it for the document.
+
+/// Query of `GET /data/{file}`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // documentation only: the handler reads the raw query.
+pub struct OpenDataQuery {
+    /// CSV only: the header row in Chinese or English headings instead of the stable field
+    /// names (any other value is ignored; JSON always keys rows by the field names).
+    #[param(inline)]
+    pub lang: Option<OpenDataLang>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OpenDataLang {
+    Zh,
+    En,
+}
+
+/// A public dataset as JSON: what it is, its columns, its rows.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenDataset {
+    pub dataset: OpenDatasetInfo,
+    /// The columns, in CSV order.
+    pub fields: Vec<OpenDataField>,
+    /// One object per row, keyed by the `fields` names; a value is a string, a number or
+    /// null (a rate with nothing to measure).
+    #[schema(schema_with = open_data_rows)]
+    pub rows: Vec<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// What a public dataset is (as the data catalogue describes it).
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenDatasetInfo {
+    #[schema(example = "cases-monthly")]
+    pub code: String,
+    pub title_zh: String,
+    pub title_en: String,
+    pub description_zh: String,
+    pub description_en: String,
+    /// The owning department (empty when the owner rule names none).
+    pub owner_zh: String,
+    pub owner_en: String,
+    #[schema(example = "CC BY 4.0")]
+    pub licence: String,
+    /// `monthly`, `daily` or `live`.
+    #[schema(example = "monthly")]
+    pub frequency: String,
+    /// The newest record behind it, Shanghai time; null with no data yet.
+    #[schema(required = true)]
+    pub last_update: Option<String>,
+    /// The newest complete month it holds (`yyyy-mm`); null with no data yet.
+    #[schema(required = true, example = "2026-10")]
+    pub latest_month: Option<String>,
+    /// Always true: the current month joins once it is over.
+    pub complete_months_only: bool,
+}
+
+/// A column: stable name (CSV header, JSON key), headings and type.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenDataField {
+    #[schema(example = "reported")]
+    pub name: String,
+    #[schema(example = "上报数")]
+    pub zh: String,
+    #[schema(example = "Reported")]
+    pub en: String,
+    #[serde(rename = "type")]
+    pub kind: OpenDataFieldType,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OpenDataFieldType {
+    String,
+    Integer,
+    Number,
+}
+
+/// The refusal of an unknown or restricted dataset, or of another format.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OpenDataError {
+    pub error: OpenDataErrorCode,
+    /// In English, naming the dataset asked for.
+    pub message: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OpenDataErrorCode {
+    NotFound,
+}
+
+/// `rows`: objects whose values are strings, numbers or null.
+fn open_data_rows() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+    let cell = ObjectBuilder::new().schema_type(SchemaType::from_iter([
+        Type::String,
+        Type::Number,
+        Type::Null,
+    ]));
+    ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(SchemaType::Type(Type::Object))
+                .additional_properties(Some(cell)),
+        )
+        .description(Some(
+            "One object per row, keyed by the `fields` names; a value is a string, a number or \
+             null (a rate with nothing to measure).",
+        ))
+        .build()
 }

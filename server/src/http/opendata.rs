@@ -10,7 +10,11 @@
 //!
 //! Only complete Shanghai months are included. An unknown or restricted dataset answers 404
 //! with `{"error": "not_found", "message": ...}` (a restricted dataset is not public, so it
-//! is not there for this caller); an unknown format 404 too.
+//! is not there for this caller); an unknown format 404 too. A database failure answers 500
+//! with no body.
+//!
+//! The endpoint is in the OpenAPI document (tag `open data`): registered through
+//! `openapi::machine_routes`, its wire types in `openapi.rs`.
 use app::db::{datasets, now_ms, opendata};
 use app::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -32,6 +36,28 @@ fn not_found(code: &str) -> Response {
 }
 
 /// `GET /data/{code}.{csv|json}`.
+#[utoipa::path(
+    get,
+    path = "/data/{file}",
+    tag = "open data",
+    operation_id = "open_data_download",
+    summary = "Download a public dataset (CSV or JSON)",
+    description = "A public dataset of the open data page (`/data`): `cases-monthly` (cases by month, district and minor class), `energy-monthly` (use and carbon by month, district and energy type) or `rankings` (the published monthly assessments). Complete Shanghai months only. CSV is UTF-8 with a byte-order mark and one header row; JSON is the dataset, its fields and its rows.",
+    params(
+        ("file" = String, Path, description = "`{code}.csv` or `{code}.json`; `code` is `cases-monthly`, `energy-monthly` or `rankings`.", example = "cases-monthly.csv"),
+        crate::http::openapi::OpenDataQuery,
+    ),
+    responses(
+        (status = 200, description = "The dataset: CSV (`.csv`) or JSON (`.json`), as a download.", content(
+            (String = "text/csv"), (crate::http::openapi::OpenDataset = "application/json")
+        ), headers(
+            ("Content-Disposition" = String, description = "`attachment; filename=\"citylink-{code}.{csv|json}\"`"),
+            ("Cache-Control" = String, description = "`public, max-age=300`"),
+        )),
+        (status = 404, description = "An unknown or restricted dataset, or another format (always JSON).", body = crate::http::openapi::OpenDataError, content_type = "application/json"),
+        (status = 500, description = "The database did not answer; no body."),
+    ),
+)]
 pub async fn download(
     State(st): State<AppState>,
     Path(file): Path<String>,
