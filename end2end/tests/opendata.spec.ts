@@ -85,8 +85,11 @@ test('an anonymous visitor on a phone downloads a dataset', async ({ as }) => {
 });
 
 test('an administrator grants and revokes the case records; the grantee sees the change', async ({ as }) => {
+  // Cases reported up to yesterday (Shanghai): other specs running meanwhile add today's.
+  const until = new Date(Date.now() + 8 * 3600_000 - 86400_000).toISOString().slice(0, 10);
+  const list = `/cases?to=${until}`;
   const head = await as('waterhead');
-  await goto(head, '/cases');
+  await goto(head, list);
   const narrowed = (await head.getByTestId('pager-info').textContent()) ?? '';
 
   const admin = await as('admin');
@@ -98,7 +101,7 @@ test('an administrator grants and revokes the case records; the grantee sees the
   await expect(admin.getByTestId('granted')).toBeVisible();
   await expect(admin.getByTestId('catalogue-cases').getByTestId('grantee')).toHaveText(['水务局']);
 
-  await goto(head, '/cases');
+  await goto(head, list);
   await expect(head.getByTestId('pager-info')).not.toHaveText(narrowed);
   const widened = (await head.getByTestId('pager-info').textContent()) ?? '';
   await goto(head, '/catalogue');
@@ -110,7 +113,7 @@ test('an administrator grants and revokes the case records; the grantee sees the
   await expect(admin.getByTestId('revoked')).toBeVisible();
   await expect(admin.getByTestId('catalogue-cases').getByTestId('grantee')).toHaveCount(0);
 
-  await goto(head, '/cases');
+  await goto(head, list);
   await expect(head.getByTestId('pager-info')).toHaveText(narrowed);
   expect(widened).not.toBe(narrowed);
 });

@@ -13,24 +13,10 @@ on_both!(
     only_the_owner_head_or_an_administrator_grants,
 );
 
-async fn exec(app: &TestApp, sql: &str) {
-    sqlx::query(sql)
-        .execute(app.pool())
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-async fn dept(app: &TestApp, code: &str) -> i64 {
-    app.scalar(&format!("SELECT id FROM departments WHERE code = '{code}'"))
-        .await
-}
-
 /// A department head of the city management bureau (the owner of the case records), with
 /// the demo password.
 async fn cmb_head(app: &TestApp) -> String {
-    exec(
-        app,
-        "INSERT INTO users (username, display_name, password_hash, role, department_id, created_at, updated_at) \
+    app.exec("INSERT INTO users (username, display_name, password_hash, role, department_id, created_at, updated_at) \
          SELECT 'cmbhead', '城管负责人', password_hash, 'dept_head', department_id, created_at, updated_at \
          FROM users WHERE username = 'dispatcher'",
     )
@@ -65,7 +51,7 @@ async fn reads(app: &TestApp) -> i64 {
 }
 
 async fn case_records_follow_the_grants(app: &TestApp) {
-    let w = dept(app, "water").await;
+    let w = app.dept_id("water").await;
     let head = app.session("waterhead").await;
     let all = app.scalar("SELECT COUNT(*) FROM cases").await;
     let mine = app
@@ -134,7 +120,7 @@ async fn case_records_follow_the_grants(app: &TestApp) {
         grant(app, &cmb, "cases", w).await.status,
         StatusCode::CONFLICT
     );
-    let own = dept(app, "cmb").await;
+    let own = app.dept_id("cmb").await;
     assert_eq!(
         grant(app, &cmb, "cases", own).await.status,
         StatusCode::UNPROCESSABLE_ENTITY
@@ -168,7 +154,7 @@ async fn case_records_follow_the_grants(app: &TestApp) {
 }
 
 async fn sky_eye_and_energy_follow_the_grants(app: &TestApp) {
-    let w = dept(app, "water").await;
+    let w = app.dept_id("water").await;
     let head = app.session("waterhead").await;
     let admin = app.session("admin").await;
 
@@ -208,16 +194,13 @@ async fn sky_eye_and_energy_follow_the_grants(app: &TestApp) {
     assert_eq!(total(head.clone()).await, mine);
 
     // Energy: an entity of the housing bureau is not the water bureau's to read.
-    let housing = dept(app, "housing").await;
-    exec(
-        app,
+    let housing = app.dept_id("housing").await;
+    app.exec(
         "INSERT INTO settings (key, value) VALUES ('energy.owner_department', 'ndrc') \
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )
     .await;
-    exec(
-        app,
-        &format!(
+    app.exec(&format!(
             "INSERT INTO energy_entities (code, name_zh, name_en, kind, district_code, department_id, created_at) \
              VALUES ('G-BLD', '测试大楼', 'Test building', 'public_building', '140105', {housing}, 0)"
         ),
@@ -250,8 +233,8 @@ async fn sky_eye_and_energy_follow_the_grants(app: &TestApp) {
 }
 
 async fn only_the_owner_head_or_an_administrator_grants(app: &TestApp) {
-    let w = dept(app, "water").await;
-    let landscape = dept(app, "landscape").await;
+    let w = app.dept_id("water").await;
+    let landscape = app.dept_id("landscape").await;
     let count = || async { app.scalar("SELECT COUNT(*) FROM dataset_grants").await };
     // A handler, another department's head, a leader, the owner's dispatcher: refused.
     for user in ["water", "waterhead", "leader", "dispatcher"] {

@@ -19,18 +19,6 @@ on_both!(
 
 // ---- helpers ----
 
-async fn exec(app: &TestApp, sql: &str) {
-    sqlx::query(sql)
-        .execute(app.pool())
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
-}
-
-async fn dept(app: &TestApp, code: &str) -> i64 {
-    app.scalar(&format!("SELECT id FROM departments WHERE code = '{code}'"))
-        .await
-}
-
 fn shanghai() -> chrono::FixedOffset {
     chrono::FixedOffset::east_opt(8 * 3600).unwrap()
 }
@@ -151,7 +139,7 @@ async fn case_figures_match_the_raw_cases(app: &TestApp) {
             .fetch_one(app.pool())
             .await
             .unwrap();
-    let water = dept(app, "water").await;
+    let water = app.dept_id("water").await;
     // (code, state, reported, filed, closed, handled, deadline)
     let day = |m, d| sh(2025, m, d, 10, 0);
     let cases: [(&str, &str, i64, Option<i64>, Option<i64>, Option<i64>); 5] = [
@@ -194,9 +182,7 @@ async fn case_figures_match_the_raw_cases(app: &TestApp) {
         } else {
             "NULL".into()
         };
-        exec(
-            app,
-            &format!(
+        app.exec(&format!(
                 "INSERT INTO cases (code, source, class_id, grid_id, district_code, lon, lat, address, description, \
                  state, department_id, reported_at, filing_deadline, filed_at, deadline_at, closed_at, updated_at) \
                  VALUES ('{c}', 'inspector', {class}, {grid}, '140105', 112.55, 37.8, '私人地址-李四家', '私人描述-张三', \
@@ -208,9 +194,7 @@ async fn case_figures_match_the_raw_cases(app: &TestApp) {
         )
         .await;
         if let (Some(f), Some(h)) = (filed, handled) {
-            exec(
-                app,
-                &format!(
+            app.exec(&format!(
                     "INSERT INTO case_assignments (case_id, department_id, dispatched_at, deadline_at, accepted_at, \
                      first_handled_at, handled_at, closed_at) SELECT id, {water}, {f}, {dl}, {f}, {h}, {h}, {cl} \
                      FROM cases WHERE code = '{c}'",
@@ -223,9 +207,7 @@ async fn case_figures_match_the_raw_cases(app: &TestApp) {
     }
     // Also a case of this month, which is not over: it must not show.
     let now = chrono::Utc::now().timestamp_millis();
-    exec(
-        app,
-        &format!(
+    app.exec(&format!(
             "INSERT INTO cases (code, source, class_id, grid_id, district_code, lon, lat, address, description, \
              state, reported_at, filing_deadline, updated_at) \
              VALUES ('T-NOW', 'inspector', {class}, {grid}, '140105', 112.55, 37.8, 'x', 'x', 'reported', {now}, {now}, {now})"
@@ -337,7 +319,7 @@ async fn case_figures_match_the_raw_cases(app: &TestApp) {
 /// Readings posted through the API across the end of March 2025 and in this month; the
 /// download's months against the sums of the stored readings of main meters.
 async fn energy_figures_match_the_readings(app: &TestApp) {
-    let housing = dept(app, "housing").await;
+    let housing = app.dept_id("housing").await;
     for sql in [
         "INSERT INTO settings (key, value) VALUES ('energy.owner_department', 'ndrc') ON CONFLICT (key) DO UPDATE SET value = excluded.value".to_string(),
         format!("INSERT INTO energy_entities (code, name_zh, name_en, kind, district_code, department_id, created_at) \
@@ -352,9 +334,9 @@ async fn energy_figures_match_the_readings(app: &TestApp) {
         "INSERT INTO emission_factors (year, region, energy_type, kg_per_unit, source, created_at) \
          VALUES (2025, 'national', 'electricity', 0.5703, 'test', 0)".to_string(),
     ] {
-        exec(app, &sql).await;
+        app.exec(&sql).await;
     }
-    let ndrc = dept(app, "ndrc").await;
+    let ndrc = app.dept_id("ndrc").await;
     let key = app::db::skyeye::create_key(
         &app.state.store,
         None,
@@ -449,7 +431,7 @@ async fn rankings_are_the_published_months(app: &TestApp) {
         .scalar("SELECT id FROM grids WHERE district_code = '140106' ORDER BY id LIMIT 1")
         .await;
     let class = app.scalar("SELECT MIN(id) FROM case_classes").await;
-    let water = dept(app, "water").await;
+    let water = app.dept_id("water").await;
     for (i, late) in [(1, false), (2, true), (3, false)] {
         let f = sh(2025, 3, 3 + i, 9, 0);
         let h = if late {
@@ -459,9 +441,7 @@ async fn rankings_are_the_published_months(app: &TestApp) {
         };
         let cl = f + 10 * 86_400_000;
         let dl = f + 5 * 86_400_000;
-        exec(
-            app,
-            &format!(
+        app.exec(&format!(
                 "INSERT INTO cases (code, source, class_id, grid_id, district_code, lon, lat, address, description, \
                  state, department_id, reported_at, filing_deadline, filed_at, deadline_at, closed_at, updated_at) \
                  VALUES ('R-{i}', 'inspector', {class}, {grid}, '140106', 112.55, 37.8, 'x', 'x', \
@@ -469,9 +449,7 @@ async fn rankings_are_the_published_months(app: &TestApp) {
             ),
         )
         .await;
-        exec(
-            app,
-            &format!(
+        app.exec(&format!(
                 "INSERT INTO case_assignments (case_id, department_id, dispatched_at, deadline_at, accepted_at, \
                  first_handled_at, handled_at, closed_at) SELECT id, {water}, {f}, {dl}, {f}, {h}, {h}, {cl} \
                  FROM cases WHERE code = 'R-{i}'"

@@ -102,16 +102,20 @@ pub fn FieldErr<T: Clone + Send + Sync + 'static>(
 ) -> impl IntoView {
     let i18n = use_i18n();
     let id = format!("{field}-error");
-    let msg = Signal::derive(move || match outcome.get() {
+    // Plain closures over an `Arc`, not a derived signal: a signal would belong to this
+    // component's owner and could be read after a surrounding `Suspend` disposed it.
+    let field: std::sync::Arc<str> = field.into();
+    let msg = move || match outcome.get() {
         Some(Err(e)) => e
             .for_field(&field)
             .map(|k| field_error_text(i18n.get_locale(), k)),
         _ => None,
-    });
+    };
+    let shown = msg.clone();
     view! {
-        <Show when=move || msg.get().is_some()>
+        <Show when=move || shown().is_some()>
             <p class="field-error" id=id.clone() role="alert">
-                {move || msg.get()}
+                {msg.clone()}
             </p>
         </Show>
     }

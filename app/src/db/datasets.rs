@@ -149,9 +149,10 @@ pub async fn get(store: &Store, code: &str) -> sqlx::Result<Option<DatasetInfo>>
 
 /// True when department `dept` holds a grant in force on `dataset`.
 pub async fn granted(store: &Store, dataset: &str, dept: i64) -> sqlx::Result<bool> {
+    // A department switched off since keeps its grant on record, but reads nothing by it.
     let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM dataset_grants WHERE dataset_code = $1 AND department_id = $2 \
-         AND revoked_at IS NULL",
+        "SELECT COUNT(*) FROM dataset_grants g JOIN departments d ON d.id = g.department_id \
+         WHERE g.dataset_code = $1 AND g.department_id = $2 AND g.revoked_at IS NULL AND d.active = TRUE",
     )
     .bind(dataset)
     .bind(dept)
@@ -160,9 +161,35 @@ pub async fn granted(store: &Store, dataset: &str, dept: i64) -> sqlx::Result<bo
     Ok(n > 0)
 }
 
+/// How often one user's reads of one thing (a list, a record) through a grant are
+/// audited again: pages that follow live notices re-read their lists every few seconds.
+pub const READ_AUDIT_EVERY_MS: i64 = 15 * 60_000;
+
+/// When each (user, dataset, what) was last audited by this app server.
+pub type ReadAudits =
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(i64, String, String), i64>>>;
+
+/// True when this read is to be written to the audit log: the first of its kind for this
+/// user within [`READ_AUDIT_EVERY_MS`].
+fn audit_due(seen: &ReadAudits, user: i64, dataset: &str, what: &str, now: i64) -> bool {
+    let mut seen = seen.lock().unwrap_or_else(|e| e.into_inner());
+    if seen.len() > 50_000 {
+        seen.retain(|_, at| now - *at < READ_AUDIT_EVERY_MS);
+    }
+    let key = (user, dataset.to_string(), what.to_string());
+    match seen.get(&key) {
+        Some(at) if now - *at < READ_AUDIT_EVERY_MS => false,
+        _ => {
+            seen.insert(key, now);
+            true
+        }
+    }
+}
+
 /// For the scope checks: true when `u`'s department reads all of restricted `dataset`
-/// through a grant in force. Each such read is audited as `data.read`, naming the dataset
-/// and `what` was read (a list, a record).
+/// through a grant in force. Such reads are audited as `data.read`, naming the dataset and
+/// `what` was read (a list, a record): each record's first read by a user, and a list again
+/// after [`READ_AUDIT_EVERY_MS`], so that pages following live notices do not flood the log.
 pub async fn read_via_grant(
     store: &Store,
     u: &CurrentUser,
@@ -171,6 +198,9 @@ pub async fn read_via_grant(
 ) -> sqlx::Result<bool> {
     if !granted(store, dataset, u.department_id).await? {
         return Ok(false);
+    }
+    if !audit_due(&store.read_audits, u.id, dataset, what, now_ms()) {
+        return Ok(true);
     }
     audit::record_alone(
         store,
@@ -426,4 +456,28 @@ pub async fn revoke(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_through_a_grant_are_audited_once_per_period() {
+        let seen = ReadAudits::default();
+        assert!(audit_due(&seen, 7, "cases", "case list", 0));
+        assert!(!audit_due(&seen, 7, "cases", "case list", 60_000));
+        // Another record, another user, another dataset: each its own.
+        assert!(audit_due(&seen, 7, "cases", "case 12", 60_000));
+        assert!(audit_due(&seen, 8, "cases", "case list", 60_000));
+        assert!(audit_due(&seen, 7, "energy", "case list", 60_000));
+        // After the period, again.
+        assert!(audit_due(
+            &seen,
+            7,
+            "cases",
+            "case list",
+            READ_AUDIT_EVERY_MS
+        ));
+    }
 }

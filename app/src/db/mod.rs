@@ -71,6 +71,11 @@ pub struct Store {
     pub created: bool,
     /// SQLite: readings API batches waiting for the writer, committed together.
     pub(crate) readings_queue: std::sync::Arc<energy_ingest::ReadingsQueue>,
+    /// Reads through data grants last audited, per (user, dataset, what): see
+    /// `datasets::read_via_grant`.
+    pub(crate) read_audits: datasets::ReadAudits,
+    /// Public datasets as last computed: see `opendata::public_table`.
+    pub(crate) open_data: opendata::Cache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +160,8 @@ impl Store {
                     kind,
                     created,
                     readings_queue: Default::default(),
+                    read_audits: Default::default(),
+                    open_data: Default::default(),
                 })
             }
             DbKind::Postgres => {
@@ -169,6 +176,8 @@ impl Store {
                     kind,
                     created: false,
                     readings_queue: Default::default(),
+                    read_audits: Default::default(),
+                    open_data: Default::default(),
                 })
             }
         }

@@ -95,6 +95,7 @@ pub fn fields(code: &str) -> Option<&'static [Field]> {
 }
 
 /// The contents of a public dataset: one array of values per row, in field order.
+#[derive(Clone)]
 pub struct Table {
     pub fields: &'static [Field],
     pub rows: Vec<Vec<Value>>,
@@ -302,10 +303,73 @@ async fn ranking_rows(store: &Store) -> sqlx::Result<Vec<Vec<Value>>> {
     Ok(out)
 }
 
-/// The CSV of a table: UTF-8 with a byte-order mark (so spreadsheet programs read Chinese),
-/// headers in `lang` (`zh`, `en`) or the stable field names when none is asked for.
-pub fn to_csv(t: &Table, lang: Option<&str>) -> Vec<u8> {
-    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+/// How long a computed public dataset is served before it is computed again. Only complete
+/// months are published, so a cached table is stale only after corrections to past months.
+pub const CACHE_MS: i64 = 10 * 60_000;
+
+/// Public datasets as last computed on this app server: (when, catalogue entry, table).
+pub type Cache = std::sync::Arc<
+    tokio::sync::Mutex<std::collections::HashMap<String, (i64, crate::model::DatasetInfo, Table)>>,
+>;
+
+/// A public dataset's catalogue entry and contents, computed at most every [`CACHE_MS`] per
+/// app server and one at a time (a burst of anonymous downloads costs one computation).
+/// None for an unknown or restricted dataset.
+pub async fn public_table(
+    store: &Store,
+    code: &str,
+    now: i64,
+) -> sqlx::Result<Option<(crate::model::DatasetInfo, Table)>> {
+    let mut cache = store.open_data.lock().await;
+    if let Some((at, info, t)) = cache.get(code) {
+        if now - at < CACHE_MS {
+            return Ok(Some((info.clone(), t.clone())));
+        }
+    }
+    let info = match super::datasets::get(store, code).await? {
+        Some(d) if d.public => d,
+        _ => return Ok(None),
+    };
+    let Some(t) = table(store, code, now).await? else {
+        return Ok(None);
+    };
+    cache.insert(code.to_string(), (now, info.clone(), t.clone()));
+    Ok(Some((info, t)))
+}
+
+/// A cell as a spreadsheet program may safely open it: text starting like a formula (`=`,
+/// `+`, `-`, `@`, tab, carriage return) gets a leading apostrophe, so it is shown, never run.
+pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// CSV bytes: a byte-order mark (so spreadsheet programs read Chinese), the header, then the
+/// rows, every text cell through [`csv_cell`].
+pub fn csv_bytes<I, R, S>(head: &[&str], rows: I) -> Result<Vec<u8>, csv::Error>
+where
+    I: IntoIterator<Item = R>,
+    R: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+    w.write_record(head)?;
+    for r in rows {
+        let cells: Vec<String> = r
+            .into_iter()
+            .map(|c| csv_cell(c.as_ref()).into_owned())
+            .collect();
+        w.write_record(&cells)?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// The CSV of a table: headers in `lang` (`zh`, `en`) or the stable field names when none
+/// is asked for.
+pub fn to_csv(t: &Table, lang: Option<&str>) -> Result<Vec<u8>, csv::Error> {
     let head: Vec<&str> = t
         .fields
         .iter()
@@ -315,21 +379,22 @@ pub fn to_csv(t: &Table, lang: Option<&str>) -> Vec<u8> {
             _ => f.name,
         })
         .collect();
-    let _ = w.write_record(&head);
-    for r in &t.rows {
-        let cells: Vec<String> = r
-            .iter()
+    // Numbers print as numbers (a negative one is not text, so it keeps its sign).
+    let rows = t.rows.iter().map(|r| {
+        r.iter()
             .map(|v| match v {
                 Value::Null => String::new(),
-                Value::String(s) => s.clone(),
+                Value::String(s) => csv_cell(s).into_owned(),
                 other => other.to_string(),
             })
-            .collect();
-        let _ = w.write_record(&cells);
+            .collect::<Vec<_>>()
+    });
+    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+    w.write_record(&head)?;
+    for r in rows {
+        w.write_record(&r)?;
     }
-    let mut out = vec![0xEF, 0xBB, 0xBF];
-    out.extend(w.into_inner().unwrap_or_default());
-    out
+    w.into_inner().map_err(|e| e.into_error().into())
 }
 
 /// The JSON of a table: `{"dataset": {...}, "fields": [{name, type, zh, en}], "rows":
@@ -349,4 +414,23 @@ pub fn to_json(t: &Table, dataset: Value) -> Value {
         })
         .collect();
     json!({ "dataset": dataset, "fields": t.fields, "rows": rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spreadsheet_formulas_are_defused() {
+        assert_eq!(
+            csv_cell("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        for s in ["+1", "-1+2", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(csv_cell(s).starts_with('\''), "{s}");
+        }
+        assert_eq!(csv_cell("迎泽大街 1 号"), "迎泽大街 1 号");
+        let b = csv_bytes(&["a", "b"], [["=1+1", "ok"]]).unwrap();
+        assert_eq!(String::from_utf8(b).unwrap(), "\u{feff}a,b\n'=1+1,ok\n");
+    }
 }

@@ -180,32 +180,29 @@ pub async fn export_csv(
             "Deadline",
         ]
     };
-    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    let mut ok = w.write_record(head).is_ok();
-    for r in rows {
-        let pick = |a: &str, b: &str| if zh { a.to_string() } else { b.to_string() };
-        ok &= w
-            .write_record([
-                r.code,
-                r.class_code,
-                pick(&r.class_zh, &r.class_en),
-                r.state.code().to_string(),
-                if r.on_hold { "1".into() } else { "0".into() },
-                pick(&r.district_zh, &r.district_en),
-                r.grid_code,
-                r.address,
-                r.department_zh
-                    .zip(r.department_en)
-                    .map(|(a, b)| pick(&a, &b))
-                    .unwrap_or_default(),
-                r.reported_at,
-                r.due_at.unwrap_or_default(),
-            ])
-            .is_ok();
-    }
-    let body = match (ok, w.into_inner()) {
-        (true, Ok(b)) => b,
-        _ => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    let pick = |a: &str, b: &str| if zh { a.to_string() } else { b.to_string() };
+    let cells = rows.into_iter().map(|r| {
+        [
+            r.code,
+            r.class_code,
+            pick(&r.class_zh, &r.class_en),
+            r.state.code().to_string(),
+            if r.on_hold { "1".into() } else { "0".into() },
+            pick(&r.district_zh, &r.district_en),
+            r.grid_code,
+            r.address,
+            r.department_zh
+                .zip(r.department_en)
+                .map(|(a, b)| pick(&a, &b))
+                .unwrap_or_default(),
+            r.reported_at,
+            r.due_at.unwrap_or_default(),
+        ]
+    });
+    // Addresses are typed by citizens: every cell goes through the spreadsheet-safe writer.
+    let body = match app::db::opendata::csv_bytes(&head, cells) {
+        Ok(b) => b,
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     (
         [

@@ -15,7 +15,7 @@
 //!
 //! The endpoint is in the OpenAPI document (tag `open data`): registered through
 //! `openapi::machine_routes`, its wire types in `openapi.rs`.
-use app::db::{datasets, now_ms, opendata};
+use app::db::{now_ms, opendata};
 use app::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -69,17 +69,9 @@ pub async fn download(
     if !matches!(ext, "csv" | "json") {
         return not_found(&file);
     }
-    let info = match datasets::get(&st.store, code).await {
-        Ok(Some(d)) if d.public && d.formats.iter().any(|f| f == ext) => d,
+    let (info, table) = match opendata::public_table(&st.store, code, now_ms()).await {
+        Ok(Some((d, t))) if d.formats.iter().any(|f| f == ext) => (d, t),
         Ok(_) => return not_found(code),
-        Err(e) => {
-            tracing::error!(error = %e, "open data catalogue");
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        }
-    };
-    let table = match opendata::table(&st.store, code, now_ms()).await {
-        Ok(Some(t)) => t,
-        Ok(None) => return not_found(code),
         Err(e) => {
             tracing::error!(error = %e, dataset = code, "open data table");
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
@@ -92,7 +84,13 @@ pub async fn download(
     let cache = HeaderValue::from_static("public, max-age=300");
     if ext == "csv" {
         let lang = q.get("lang").map(String::as_str);
-        let body = opendata::to_csv(&table, lang.filter(|l| matches!(*l, "zh" | "en")));
+        let body = match opendata::to_csv(&table, lang.filter(|l| matches!(*l, "zh" | "en"))) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, dataset = code, "open data csv");
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            }
+        };
         (
             [
                 (

@@ -313,6 +313,20 @@ impl TestApp {
         r.json()
     }
 
+    /// Runs one statement of a test's own setup.
+    pub async fn exec(&self, sql: &str) {
+        sqlx::query(sql)
+            .execute(self.pool())
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// The id of the department with this code.
+    pub async fn dept_id(&self, code: &str) -> i64 {
+        self.scalar(&format!("SELECT id FROM departments WHERE code = '{code}'"))
+            .await
+    }
+
     pub async fn scalar(&self, sql: &str) -> i64 {
         sqlx::query_scalar::<_, i64>(sql)
             .fetch_one(self.pool())
