@@ -183,5 +183,7 @@ pub async fn publish(
     )
     .await?;
     tx.commit().await?;
+    // The published rankings dataset shows the new month at once.
+    super::opendata::forget(store, crate::model::DATASET_RANKINGS).await;
     Ok(())
 }

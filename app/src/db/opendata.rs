@@ -337,6 +337,12 @@ pub async fn public_table(
     Ok(Some((info, t)))
 }
 
+/// Drops a dataset's cached table (after a change it must show at once, e.g. a month's
+/// ranking published).
+pub async fn forget(store: &Store, code: &str) {
+    store.open_data.lock().await.remove(code);
+}
+
 /// A cell as a spreadsheet program may safely open it: text starting like a formula (`=`,
 /// `+`, `-`, `@`, tab, carriage return) gets a leading apostrophe, so it is shown, never run.
 pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {

@@ -6,6 +6,8 @@ use serde::{Deserialize, Serialize};
 pub const DATASET_CASES: &str = "cases";
 pub const DATASET_SKYEYE: &str = "skyeye";
 pub const DATASET_ENERGY: &str = "energy";
+/// The public dataset of published monthly rankings.
+pub const DATASET_RANKINGS: &str = "rankings";
 
 /// One dataset as the public page and the catalogue show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
