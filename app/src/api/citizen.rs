@@ -9,12 +9,7 @@ use leptos::server_fn::codec::{MultipartData, MultipartFormData};
 #[server(endpoint = "public/cells")]
 pub async fn public_cells() -> Result<Vec<GridCell>, AppError> {
     let st = crate::auth::state()?;
-    let mut cells = crate::db::grids::map_cells(&st.store, crate::db::now_ms(), None).await?;
-    for c in &mut cells {
-        c.open = 0;
-        c.overdue = 0;
-    }
-    Ok(cells)
+    Ok(crate::db::grids::cells(&st.store).await?)
 }
 
 /// The categories a citizen may choose now (a class switched off hides its category).
@@ -66,15 +61,7 @@ pub async fn citizen_report(data: MultipartData) -> Result<Submitted, AppError> 
         return Err(AppError::BadRequest("not accepted".into()));
     }
     let num = |name: &str| form.text(name).trim().parse::<f64>().ok();
-    let answers = form
-        .fields
-        .iter()
-        .filter_map(|(k, v)| {
-            k.strip_prefix("attribute[")
-                .and_then(|r| r.strip_suffix(']'))
-                .map(|code| (code.to_string(), v.clone()))
-        })
-        .collect();
+    let answers = citizen::answers_from(&form.fields);
     let r = citizen::NewCitizenReport {
         service_code: form.text("service_code"),
         lon: num("lon"),

@@ -54,6 +54,21 @@ pub fn attribute_field(code: &str) -> String {
     format!("attribute[{code}]")
 }
 
+/// The answers among a form's fields: each `attribute[code]` with its value. (A
+/// multivaluelist answer would come as `attribute[code][]`: no category takes one.)
+pub fn answers_from<'a>(
+    fields: impl IntoIterator<Item = (&'a String, &'a String)>,
+) -> Vec<(String, String)> {
+    fields
+        .into_iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("attribute[")
+                .and_then(|r| r.strip_suffix(']'))
+                .map(|code| (code.to_string(), v.clone()))
+        })
+        .collect()
+}
+
 /// The catalogue class a category files under, when it exists and is active.
 pub async fn class_of(store: &Store, s: &Service) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(

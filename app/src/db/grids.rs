@@ -247,44 +247,23 @@ pub async fn by_code(store: &Store, code: &str) -> sqlx::Result<Option<GridInfo>
     Ok(r.map(Into::into))
 }
 
-/// Every cell with its open and overdue case counts, for the map. `dept` limits the counts
-/// to one department's cases.
-pub async fn map_cells(store: &Store, now: i64, dept: Option<i64>) -> sqlx::Result<Vec<GridCell>> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        code: String,
-        district_code: String,
-        district_zh: String,
-        district_en: String,
-        street_zh: String,
-        street_en: String,
-        col: i64,
-        row: i64,
-        open: i64,
-        overdue: i64,
-    }
-    let dept_cond = if dept.is_some() {
-        " AND c.department_id = $2"
-    } else {
-        ""
-    };
-    let sql = format!(
-        "SELECT g.code, g.district_code, g.district_zh, g.district_en, g.street_zh, g.street_en, g.col, g.row, \
-           COALESCE(x.open, 0) AS open, COALESCE(x.overdue, 0) AS overdue \
-         FROM grids g LEFT JOIN ( \
-           SELECT c.grid_id, COUNT(*) AS open, \
-             SUM(CASE WHEN c.deadline_at < $1 AND c.state IN ('dispatched', 'handling') AND NOT c.on_hold THEN 1 ELSE 0 END) AS overdue \
-           FROM cases c WHERE c.state NOT IN ('closed', 'rejected'){dept_cond} GROUP BY c.grid_id \
-         ) x ON x.grid_id = g.id ORDER BY g.row DESC, g.col"
-    );
-    let mut q = sqlx::query_as::<_, Row>(&sql).bind(now);
-    if let Some(d) = dept {
-        q = q.bind(d);
-    }
-    Ok(q.fetch_all(store.pool())
-        .await?
-        .into_iter()
-        .map(|r| GridCell {
+#[derive(sqlx::FromRow)]
+struct CellRow {
+    code: String,
+    district_code: String,
+    district_zh: String,
+    district_en: String,
+    street_zh: String,
+    street_en: String,
+    col: i64,
+    row: i64,
+    open: i64,
+    overdue: i64,
+}
+
+impl From<CellRow> for GridCell {
+    fn from(r: CellRow) -> Self {
+        GridCell {
             code: r.code,
             district_code: r.district_code,
             district_zh: r.district_zh,
@@ -295,7 +274,50 @@ pub async fn map_cells(store: &Store, now: i64, dept: Option<i64>) -> sqlx::Resu
             row: r.row,
             open: r.open,
             overdue: r.overdue,
-        })
+        }
+    }
+}
+
+const CELL_COLS: &str =
+    "g.code, g.district_code, g.district_zh, g.district_en, g.street_zh, g.street_en, g.col, g.row";
+
+/// Every cell with its open and overdue case counts, for the map. `dept` limits the counts
+/// to one department's cases.
+pub async fn map_cells(store: &Store, now: i64, dept: Option<i64>) -> sqlx::Result<Vec<GridCell>> {
+    let dept_cond = if dept.is_some() {
+        " AND c.department_id = $2"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "SELECT {CELL_COLS}, COALESCE(x.open, 0) AS open, COALESCE(x.overdue, 0) AS overdue \
+         FROM grids g LEFT JOIN ( \
+           SELECT c.grid_id, COUNT(*) AS open, \
+             SUM(CASE WHEN c.deadline_at < $1 AND c.state IN ('dispatched', 'handling') AND NOT c.on_hold THEN 1 ELSE 0 END) AS overdue \
+           FROM cases c WHERE c.state NOT IN ('closed', 'rejected'){dept_cond} GROUP BY c.grid_id \
+         ) x ON x.grid_id = g.id ORDER BY g.row DESC, g.col"
+    );
+    let mut q = sqlx::query_as::<_, CellRow>(&sql).bind(now);
+    if let Some(d) = dept {
+        q = q.bind(d);
+    }
+    Ok(q.fetch_all(store.pool())
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
+}
+
+/// Every cell without case counts (the public place picker: no aggregation of cases).
+pub async fn cells(store: &Store) -> sqlx::Result<Vec<GridCell>> {
+    let sql = format!(
+        "SELECT {CELL_COLS}, 0 AS open, 0 AS overdue FROM grids g ORDER BY g.row DESC, g.col"
+    );
+    Ok(sqlx::query_as::<_, CellRow>(&sql)
+        .fetch_all(store.pool())
+        .await?
+        .into_iter()
+        .map(Into::into)
         .collect())
 }
 

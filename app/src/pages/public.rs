@@ -134,7 +134,7 @@ pub fn ReportPage() -> impl IntoView {
                 // A trap for robots: hidden from people and from screen readers, under a name
                 // no browser autofills.
                 <div class="trap" aria-hidden="true">
-                    <label>"Leave this empty" <input name=TRAP_FIELD tabindex="-1" autocomplete="off" /></label>
+                    <label>{t!(i18n, pub_trap_label)} " " <input name=TRAP_FIELD tabindex="-1" autocomplete="off" /></label>
                 </div>
                 <FormError outcome=out />
                 <div class="form-actions">

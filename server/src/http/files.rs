@@ -36,25 +36,7 @@ pub async fn photo(
         ip: meta.ip,
         request_id: meta.request_id,
     };
-    match cases::photo(&st.store, &u, &actor, id).await {
-        Ok(Some((mime, bytes))) => (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_str(&mime)
-                        .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-                ),
-                (
-                    header::CACHE_CONTROL,
-                    HeaderValue::from_static("private, max-age=86400, immutable"),
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Ok(None) => StatusCode::NOT_FOUND.into_response(),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-    }
+    image(cases::photo(&st.store, &u, &actor, id).await)
 }
 
 /// `GET /track/{code}/photos/{id}`: a photo of a closed citizen report, public to whoever
@@ -71,6 +53,11 @@ pub async fn public_photo(
             app::photos::without_metadata(&mime, &bytes).map(|clean| (mime, clean))
         })
     });
+    image(found)
+}
+
+/// A stored photo as a response, private to the browser (404 when there is none).
+fn image<E>(found: Result<Option<(String, Vec<u8>)>, E>) -> Response {
     match found {
         Ok(Some((mime, bytes))) => (
             [
@@ -81,7 +68,7 @@ pub async fn public_photo(
                 ),
                 (
                     header::CACHE_CONTROL,
-                    HeaderValue::from_static("private, max-age=86400"),
+                    HeaderValue::from_static("private, max-age=86400, immutable"),
                 ),
             ],
             bytes,

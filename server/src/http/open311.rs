@@ -1342,15 +1342,7 @@ async fn post(
         );
     }
     let num = |v: Option<&str>| v.and_then(|v| v.parse::<f64>().ok());
-    let answers =
-        p.0.iter()
-            .filter_map(|(k, v)| {
-                k.strip_prefix("attribute[")
-                    .and_then(|r| r.strip_suffix(']'))
-                    // A multivaluelist answer comes as attribute[code][]: none of ours takes one.
-                    .map(|code| (code.to_string(), v.clone()))
-            })
-            .collect();
+    let answers = intake::answers_from(p.0.iter().map(|(k, v)| (k, v)));
     let text = |name: &str| p.get(name).unwrap_or("").to_string();
     let report = NewCitizenReport {
         service_code: code.to_string(),
