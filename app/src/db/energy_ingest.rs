@@ -94,8 +94,9 @@ pub async fn load_meters(
         Some(codes) => {
             // One parameter whatever the number of codes (a prepared statement).
             let (sql, param) = match store.kind {
+                // A join, not `= ANY(array)`: that compares each meter with every code sent.
                 DbKind::Postgres => (
-                    format!("{base} WHERE m.code = ANY($1::text[])"),
+                    format!("{base} JOIN unnest($1::text[]) AS c(code) ON c.code = m.code"),
                     Col::Text(codes.to_vec()).pg_literal(),
                 ),
                 DbKind::Sqlite => (
@@ -198,14 +199,15 @@ pub async fn store_readings(
 
 /// `store_readings` inside the caller's transaction.
 ///
-/// The rows are handled in key order (meter, ts). New readings go in with one `INSERT ... ON
-/// CONFLICT DO NOTHING`; the rows that were stored before come back with the value the
-/// statement saw. A re-sent reading whose stored value is the same is `unchanged` and takes no
-/// lock (nothing is written for it). The others are locked (`FOR NO KEY UPDATE`, in key
-/// order) and decided on the value read under the lock, so two batches correcting one reading
-/// take turns and each moves the rollups by the difference to the value before it. On SQLite
-/// (one writer) the insert runs under a savepoint: when it did not create every row, it is
-/// rolled back and the stored values are read first.
+/// The rows are handled in key order (meter, ts). The insert runs under a savepoint and is
+/// kept when every reading was new (the usual case). Otherwise it is rolled back and, on
+/// PostgreSQL, the readings go in with one `INSERT ... ON CONFLICT DO NOTHING`; the rows that
+/// were stored before come back with the value the statement saw. A re-sent reading whose
+/// stored value is the same is `unchanged` and takes no lock (nothing is written for it). The
+/// others are locked (`FOR NO KEY UPDATE`, in key order) and decided on the value read under
+/// the lock, so two batches correcting one reading take turns and each moves the rollups by
+/// the difference to the value before it. On SQLite (one writer) the stored values are read
+/// first, then the new readings inserted.
 #[allow(clippy::too_many_arguments)]
 pub async fn store_in(
     tx: &mut Tx,
@@ -241,10 +243,10 @@ async fn store_impl(
     // 1. Insert what is new; the value stored before of each row that was not new.
     let mut before: HashMap<(i64, i64), f64> = HashMap::new();
     let mut to_lock: Vec<(i64, i64)> = Vec::new();
-    let mut sqlite_savepoint = false;
+    let mut savepoint_open = false;
     for chunk in sorted.chunks(CHUNK) {
-        let (seen, open) = insert_new(tx, kind, chunk, source, now, sqlite_savepoint).await?;
-        sqlite_savepoint = open;
+        let (seen, open) = insert_new(tx, kind, chunk, source, now, savepoint_open).await?;
+        savepoint_open = open;
         if seen.is_empty() {
             continue;
         }
@@ -318,7 +320,7 @@ async fn store_impl(
     // rollups of meters and entities, the meters' latest reading, then the district
     // rollups, which concurrent batches share most.
     let mut script = String::new();
-    if sqlite_savepoint {
+    if savepoint_open {
         script.push_str("RELEASE readings_new;\n");
     }
     corrections.sort_unstable_by_key(|(r, _)| (r.meter_id, r.ts));
@@ -374,7 +376,8 @@ async fn store_impl(
 /// Inserts `chunk` (in key order) where new; returns the rows that were stored before, each
 /// with its stored value as far as it could be read without a lock (PostgreSQL: `None` for a
 /// reading committed by a concurrent batch after this statement began), and whether the
-/// SQLite savepoint `readings_new` is left open (`open`: by the previous chunk).
+/// savepoint `readings_new` is left open (`open`: by the previous chunk). The savepoint
+/// holds an insert that created every row, released with the batch's later statements.
 async fn insert_new(
     tx: &mut Tx,
     kind: DbKind,
@@ -401,7 +404,32 @@ async fn insert_new(
             "WHERE true"
         }
     );
+    let mut prefix = String::new();
+    if open {
+        prefix.push_str("RELEASE readings_new;\n");
+    }
+    prefix.push_str("SAVEPOINT readings_new;");
     if kind == DbKind::Postgres {
+        // Usually every reading is new: first a plain insert (one key lookup a row, where the
+        // one below looks up, inserts speculatively and confirms: 1.5 against 4 µs a row).
+        // Any reading stored before fails it with a unique violation, which undoes it.
+        (&mut **tx).execute(prefix.as_str()).await?;
+        let plain = format!(
+            "INSERT INTO readings (meter_id, ts, value, received_at, source) \
+             SELECT v.meter_id, v.ts, v.value, ${next}, ${} FROM {from} ORDER BY v.meter_id, v.ts",
+            next + 1
+        );
+        let q = bind_all!(sqlx::query(&plain), bulk_params(kind, &cols));
+        match q.bind(now).bind(source).execute(&mut **tx).await {
+            // Released with the rest of the batch's statements.
+            Ok(_) => return Ok((Vec::new(), true)),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                (&mut **tx)
+                    .execute("ROLLBACK TO readings_new; RELEASE readings_new;")
+                    .await?;
+            }
+            Err(e) => return Err(e),
+        }
         // Inserted in key order: two batches waiting on each other's new rows cannot wait in
         // a circle. Only the rows not inserted come back.
         let sql = format!(
@@ -421,11 +449,6 @@ async fn insert_new(
     }
     // SQLite: usually every row is new; otherwise undo and read the stored values first.
     let data = json_rows(&cols);
-    let mut prefix = String::new();
-    if open {
-        prefix.push_str("RELEASE readings_new;\n");
-    }
-    prefix.push_str("SAVEPOINT readings_new;");
     (&mut **tx).execute(prefix.as_str()).await?;
     let n = sqlx::query(&insert)
         .bind(data.as_str())
@@ -638,7 +661,7 @@ pub async fn write_rollup(tx: &mut Tx, kind: DbKind, r: &Rollup) -> sqlx::Result
 
 /// The statements adding to the entity hour, meter day, entity day and month rollups.
 fn rollup_entities_sql(script: &mut String, kind: DbKind, r: &Rollup) {
-    upsert_sql(
+    insert_or_upsert_sql(
         script,
         kind,
         "energy_entity_hour",
@@ -649,7 +672,6 @@ fn rollup_entities_sql(script: &mut String, kind: DbKind, r: &Rollup) {
             Col::Int(r.entity_hour.keys().map(|k| k.2).collect()),
         ],
         r.entity_hour.values().copied().collect(),
-        None,
     );
     upsert_sql(
         script,
@@ -725,12 +747,56 @@ fn upsert_sql(
     kind: DbKind,
     table: &str,
     keys: &[&str],
-    mut cols: Vec<Col<'_>>,
+    cols: Vec<Col<'_>>,
     value: Vec<f64>,
     carbon: Option<Vec<f64>>,
 ) {
-    if value.is_empty() {
+    if let Some((insert, conflict)) = upsert_parts(kind, table, keys, cols, value, carbon) {
+        let _ = writeln!(script, "{insert} {conflict};");
+    }
+}
+
+/// `upsert_sql` for rows that are usually new (an entity's hours: each reading of a meter
+/// that is its entity's only one of its type makes one). PostgreSQL: a plain `INSERT`
+/// first, and the upsert only if a row exists (a unique violation, in a PL/pgSQL block:
+/// what the plain insert did is undone). A plain insert looks up the key once; the upsert
+/// looks it up, inserts speculatively and confirms (measured: 2.5 against 3.5 µs a row).
+fn insert_or_upsert_sql(
+    script: &mut String,
+    kind: DbKind,
+    table: &str,
+    keys: &[&str],
+    cols: Vec<Col<'_>>,
+    value: Vec<f64>,
+) {
+    let Some((insert, conflict)) = upsert_parts(kind, table, keys, cols, value, None) else {
         return;
+    };
+    match kind {
+        DbKind::Postgres => {
+            let _ = writeln!(
+                script,
+                "DO $ingest$BEGIN {insert}; \
+                 EXCEPTION WHEN unique_violation THEN {insert} {conflict}; END$ingest$;"
+            );
+        }
+        DbKind::Sqlite => {
+            let _ = writeln!(script, "{insert} {conflict};");
+        }
+    }
+}
+
+/// The `INSERT ... SELECT` of an upsert and its `ON CONFLICT` clause (None without rows).
+fn upsert_parts(
+    kind: DbKind,
+    table: &str,
+    keys: &[&str],
+    mut cols: Vec<Col<'_>>,
+    value: Vec<f64>,
+    carbon: Option<Vec<f64>>,
+) -> Option<(String, String)> {
+    if value.is_empty() {
+        return None;
     }
     let mut names: Vec<&str> = keys.to_vec();
     names.push("value");
@@ -744,13 +810,14 @@ fn upsert_sql(
     };
     let from = bulk_inline(kind, &cols, &names);
     let vcols: Vec<String> = names.iter().map(|n| format!("v.{n}")).collect();
-    let _ = writeln!(
-        script,
-        "INSERT INTO {table} ({}) SELECT {} FROM {from} WHERE true ON CONFLICT ({}) DO UPDATE SET {set};",
-        names.join(", "),
-        vcols.join(", "),
-        keys.join(", ")
-    );
+    Some((
+        format!(
+            "INSERT INTO {table} ({}) SELECT {} FROM {from} WHERE true",
+            names.join(", "),
+            vcols.join(", "),
+        ),
+        format!("ON CONFLICT ({}) DO UPDATE SET {set}", keys.join(", ")),
+    ))
 }
 
 /// Oldest reading accepted (late meter data, a utility's back-fill).
@@ -999,10 +1066,17 @@ type Waiting = (
 /// page the transaction dirtied; batches of the same hours share the last pages of the
 /// readings index and the rollups, written once per commit instead of once per batch. If
 /// the group fails, each of its batches is written on its own.
+///
+/// After a group commits, a checkpoint (copying the WAL's pages into the database file) starts
+/// on a reading connection unless one is running: the pages a live feed dirties are written
+/// twice, once to the WAL by the writer and once to the database by the checkpoint, and this
+/// way the second write runs beside the writer, on another core, instead of inside a commit.
 pub struct ReadingsQueue {
     pending: std::sync::Mutex<Vec<Waiting>>,
     /// Groups written at once.
     turns: tokio::sync::Semaphore,
+    /// A checkpoint is running.
+    checkpointing: std::sync::atomic::AtomicBool,
 }
 
 impl Default for ReadingsQueue {
@@ -1010,6 +1084,7 @@ impl Default for ReadingsQueue {
         ReadingsQueue {
             pending: Default::default(),
             turns: tokio::sync::Semaphore::new(1),
+            checkpointing: Default::default(),
         }
     }
 }
@@ -1039,9 +1114,37 @@ impl ReadingsQueue {
     }
 }
 
+/// Starts a passive checkpoint on a reading connection unless one is running (see
+/// `ReadingsQueue`). It waits for nothing: it copies what readers no longer need.
+fn checkpoint_behind(store: &Store) {
+    use std::sync::atomic::Ordering;
+    let queue = &store.readings_queue;
+    if queue.checkpointing.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let store = store.clone();
+    tokio::spawn(async move {
+        let r = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(store.pool())
+            .await;
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "background checkpoint failed");
+        }
+        store
+            .readings_queue
+            .checkpointing
+            .store(false, Ordering::Release);
+    });
+}
+
 async fn write_group(store: Store, group: Vec<Waiting>) {
+    write_group_now(&store, group).await;
+    checkpoint_behind(&store);
+}
+
+async fn write_group_now(store: &Store, group: Vec<Waiting>) {
     if group.len() > 1 {
-        match write_batches(&store, group.iter().map(|(b, _)| b)).await {
+        match write_batches(store, group.iter().map(|(b, _)| b)).await {
             Ok(outs) => {
                 for ((_, done), o) in group.into_iter().zip(outs) {
                     let _ = done.send(Ok(o));
@@ -1054,7 +1157,7 @@ async fn write_group(store: Store, group: Vec<Waiting>) {
         }
     }
     for (b, done) in group {
-        let r = write_batches(&store, std::iter::once(&b)).await;
+        let r = write_batches(store, std::iter::once(&b)).await;
         let _ = done.send(r.map(|mut o| o.pop().unwrap_or_default()));
     }
 }
