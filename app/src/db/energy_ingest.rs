@@ -288,6 +288,39 @@ async fn store_impl(
             }
         }
     }
+    let (outcomes, script) = batch_script(
+        kind,
+        rows,
+        meters,
+        factors,
+        region,
+        source,
+        now,
+        key_used,
+        &before,
+        savepoint_open,
+    );
+    (&mut **tx).execute(script.as_str()).await?;
+    Ok(outcomes)
+}
+
+/// The outcome of each row (in order) and the statements writing everything but the new
+/// readings themselves, given the value stored `before` of each row that was not new:
+/// corrections, rollups, the meters' latest reading and the key's use. `savepoint_open`: the
+/// script first releases the savepoint `readings_new`.
+#[allow(clippy::too_many_arguments)]
+fn batch_script(
+    kind: DbKind,
+    rows: &[ReadingRow],
+    meters: &HashMap<i64, MeterInfo>,
+    factors: &[Factor],
+    region: &str,
+    source: &str,
+    now: i64,
+    key_used: Option<i64>,
+    before: &HashMap<(i64, i64), f64>,
+    savepoint_open: bool,
+) -> (Vec<Outcome>, String) {
     let mut outcomes = Vec::with_capacity(rows.len());
     let mut rollup = Rollup::default();
     let mut corrections: Vec<(ReadingRow, f64)> = Vec::new();
@@ -369,8 +402,7 @@ async fn store_impl(
             now - KEY_USE_RESOLUTION_MS
         );
     }
-    (&mut **tx).execute(script.as_str()).await?;
-    Ok(outcomes)
+    (outcomes, script)
 }
 
 /// Inserts `chunk` (in key order) where new; returns the rows that were stored before, each
@@ -1015,7 +1047,7 @@ pub async fn api_readings(
     let outcomes = if rows.is_empty() {
         Vec::new()
     } else {
-        let batch = Batch {
+        let mut batch = Batch {
             rows,
             meters: infos,
             factors,
@@ -1023,7 +1055,11 @@ pub async fn api_readings(
             source: format!("api:{}", key.source),
             now,
             key: key.id,
+            all_new: None,
         };
+        if store.kind == DbKind::Sqlite {
+            batch.all_new = Some(all_new_script(&batch));
+        }
         match store.kind {
             DbKind::Sqlite => store.readings_queue.write(store, batch).await?,
             // Batches run side by side (one group at a time measured slower: PostgreSQL
@@ -1052,6 +1088,54 @@ struct Batch {
     source: String,
     now: i64,
     key: i64,
+    /// SQLite: the outcomes and the whole batch as one script if every reading is new
+    /// (`all_new_script`).
+    all_new: Option<(Vec<Outcome>, String)>,
+}
+
+/// The name of the check that fails an `all_new_script` when a reading was stored before.
+const ALL_NEW_CHECK: &str = "readings_all_new";
+
+/// SQLite: the whole of batch `b` as one script for the usual case that every reading is new,
+/// prepared while the batch waits for the writer: the insert, a check that it created every
+/// row (a temporary table's CHECK constraint on `changes()`, which fails the script
+/// otherwise), then the rollups and the rest. The writer runs it in one step, with no work of
+/// the app server in between; when the check fails, the insert is rolled back to the
+/// savepoint and the batch written the general way (`store_impl`).
+fn all_new_script(b: &Batch) -> (Vec<Outcome>, String) {
+    let mut sorted = b.rows.clone();
+    sorted.sort_unstable_by_key(|r| (r.meter_id, r.ts));
+    let cols = [
+        Col::Int(sorted.iter().map(|r| r.meter_id).collect()),
+        Col::Int(sorted.iter().map(|r| r.ts).collect()),
+        Col::Float(sorted.iter().map(|r| r.value).collect()),
+    ];
+    let from = bulk_inline(DbKind::Sqlite, &cols, &["meter_id", "ts", "value"]);
+    let (now, src, n) = (b.now, lit(&b.source), sorted.len());
+    let mut script = format!(
+        "CREATE TEMP TABLE IF NOT EXISTS readings_guard (all_new INTEGER NOT NULL, \
+         CONSTRAINT {ALL_NEW_CHECK} CHECK (all_new = 1));\n\
+         SAVEPOINT readings_new;\n\
+         INSERT INTO readings (meter_id, ts, value, received_at, source) \
+         SELECT v.meter_id, v.ts, v.value, {now}, {src} FROM {from} WHERE true \
+         ON CONFLICT (meter_id, ts) DO NOTHING;\n\
+         INSERT INTO temp.readings_guard VALUES (changes() = {n});\n\
+         DELETE FROM temp.readings_guard;\n"
+    );
+    let (outcomes, rest) = batch_script(
+        DbKind::Sqlite,
+        &b.rows,
+        &b.meters,
+        &b.factors,
+        &b.region,
+        &b.source,
+        b.now,
+        Some(b.key),
+        &HashMap::new(),
+        true,
+    );
+    script.push_str(&rest);
+    (outcomes, script)
 }
 
 type Waiting = (
@@ -1138,6 +1222,7 @@ fn checkpoint_behind(store: &Store) {
 }
 
 async fn write_group(store: Store, group: Vec<Waiting>) {
+    tracing::debug!(batches = group.len(), "readings group");
     write_group_now(&store, group).await;
     checkpoint_behind(&store);
 }
@@ -1170,6 +1255,20 @@ async fn write_batches<'a>(
     let mut tx = store.begin().await?;
     let mut outs = Vec::new();
     for b in batches {
+        if let Some((outcomes, script)) = &b.all_new {
+            match (&mut *tx).execute(script.as_str()).await {
+                Ok(_) => {
+                    outs.push(outcomes.clone());
+                    continue;
+                }
+                Err(sqlx::Error::Database(e)) if e.message().contains(ALL_NEW_CHECK) => {
+                    (&mut *tx)
+                        .execute("ROLLBACK TO readings_new; RELEASE readings_new;")
+                        .await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
         outs.push(
             store_impl(
                 &mut tx,
