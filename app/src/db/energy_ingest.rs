@@ -1006,6 +1006,7 @@ pub async fn api_readings(
         c.dedup();
         c
     };
+    let t0 = std::time::Instant::now();
     let meters = load_meters(store, Some(&codes)).await?;
     let owner = owner_department(store.pool()).await?;
     let department = (owner != Some(key.department_id)).then_some(key.department_id);
@@ -1060,6 +1061,10 @@ pub async fn api_readings(
         if store.kind == DbKind::Sqlite {
             batch.all_new = Some(all_new_script(&batch));
         }
+        tracing::debug!(
+            ms = t0.elapsed().as_millis() as u64,
+            "readings batch prepared"
+        );
         match store.kind {
             DbKind::Sqlite => store.readings_queue.write(store, batch).await?,
             // Batches run side by side (one group at a time measured slower: PostgreSQL
@@ -1175,25 +1180,26 @@ impl Default for ReadingsQueue {
 
 impl ReadingsQueue {
     async fn write(&self, store: &Store, batch: Batch) -> sqlx::Result<Vec<Outcome>> {
-        let (done, answer) = tokio::sync::oneshot::channel();
+        let (done, mut answer) = tokio::sync::oneshot::channel();
         self.pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((batch, done));
-        {
-            let _turn = self
-                .turns
-                .acquire()
-                .await
-                .map_err(|_| sqlx::Error::PoolClosed)?;
-            let group =
-                std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
-            if !group.is_empty() {
-                // On a task of its own: a client that hangs up does not cancel the others'
-                // batches half-way.
-                let _ = tokio::spawn(write_group(store.clone(), group)).await;
-            }
+        // A batch that another group took is answered there: its task leaves the queue for
+        // the turn (before, each such task still took a turn in order and wrote what had
+        // come since, mostly one batch: groups of one where there could be three).
+        let turn = tokio::select! {
+            biased;
+            a = &mut answer => return a.unwrap_or(Err(sqlx::Error::WorkerCrashed)),
+            t = self.turns.acquire() => t.map_err(|_| sqlx::Error::PoolClosed)?,
+        };
+        let group = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        if !group.is_empty() {
+            // On a task of its own: a client that hangs up does not cancel the others'
+            // batches half-way.
+            let _ = tokio::spawn(write_group(store.clone(), group)).await;
         }
+        drop(turn);
         answer.await.unwrap_or(Err(sqlx::Error::WorkerCrashed))
     }
 }
@@ -1222,8 +1228,14 @@ fn checkpoint_behind(store: &Store) {
 }
 
 async fn write_group(store: Store, group: Vec<Waiting>) {
-    tracing::debug!(batches = group.len(), "readings group");
+    let t0 = std::time::Instant::now();
+    let n = group.len();
     write_group_now(&store, group).await;
+    tracing::debug!(
+        batches = n,
+        ms = t0.elapsed().as_millis() as u64,
+        "readings group"
+    );
     checkpoint_behind(&store);
 }
 
