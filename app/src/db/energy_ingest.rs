@@ -418,23 +418,12 @@ async fn insert_new(
     now: i64,
     open: bool,
 ) -> sqlx::Result<(Vec<(i64, i64, Option<f64>)>, bool)> {
-    let cols = [
-        Col::Int(chunk.iter().map(|r| r.meter_id).collect()),
-        Col::Int(chunk.iter().map(|r| r.ts).collect()),
-        Col::Float(chunk.iter().map(|r| r.value).collect()),
-    ];
-    let names = ["meter_id", "ts", "value"];
-    let (from, next) = bulk(kind, &cols, &names, 1);
+    let cols = reading_cols(chunk);
+    let (from, next) = bulk(kind, &cols, &READING_COLS, 1);
+    let (received, src) = (format!("${next}"), format!("${}", next + 1));
     let insert = format!(
-        "INSERT INTO readings (meter_id, ts, value, received_at, source) \
-         SELECT v.meter_id, v.ts, v.value, ${next}, ${} FROM {from} {} \
-         ON CONFLICT (meter_id, ts) DO NOTHING",
-        next + 1,
-        if kind == DbKind::Postgres {
-            "ORDER BY v.meter_id, v.ts"
-        } else {
-            "WHERE true"
-        }
+        "{} ON CONFLICT (meter_id, ts) DO NOTHING",
+        insert_readings_sql(kind, &from, &received, &src)
     );
     let mut prefix = String::new();
     if open {
@@ -446,11 +435,7 @@ async fn insert_new(
         // one below looks up, inserts speculatively and confirms: 1.5 against 4 µs a row).
         // Any reading stored before fails it with a unique violation, which undoes it.
         (&mut **tx).execute(prefix.as_str()).await?;
-        let plain = format!(
-            "INSERT INTO readings (meter_id, ts, value, received_at, source) \
-             SELECT v.meter_id, v.ts, v.value, ${next}, ${} FROM {from} ORDER BY v.meter_id, v.ts",
-            next + 1
-        );
+        let plain = insert_readings_sql(kind, &from, &received, &src);
         let q = bind_all!(sqlx::query(&plain), bulk_params(kind, &cols));
         match q.bind(now).bind(source).execute(&mut **tx).await {
             // Released with the rest of the batch's statements.
@@ -517,6 +502,32 @@ async fn insert_new(
             .collect(),
         false,
     ))
+}
+
+/// The columns of readings sent in bulk (`reading_cols`).
+const READING_COLS: [&str; 3] = ["meter_id", "ts", "value"];
+
+/// `rows` as bulk columns `READING_COLS`, in the order given.
+fn reading_cols(rows: &[ReadingRow]) -> [Col<'static>; 3] {
+    [
+        Col::Int(rows.iter().map(|r| r.meter_id).collect()),
+        Col::Int(rows.iter().map(|r| r.ts).collect()),
+        Col::Float(rows.iter().map(|r| r.value).collect()),
+    ]
+}
+
+/// `INSERT INTO readings ... SELECT` of the bulk rows `from` (columns `READING_COLS`) with
+/// `received_at` and `source` given as SQL (parameters or literals); PostgreSQL inserts in
+/// key order (two batches waiting on each other's new rows cannot wait in a circle).
+fn insert_readings_sql(kind: DbKind, from: &str, received_at: &str, source: &str) -> String {
+    format!(
+        "INSERT INTO readings (meter_id, ts, value, received_at, source) \
+         SELECT v.meter_id, v.ts, v.value, {received_at}, {source} FROM {from} {}",
+        match kind {
+            DbKind::Postgres => "ORDER BY v.meter_id, v.ts",
+            DbKind::Sqlite => "WHERE true",
+        }
+    )
 }
 
 /// One column of bulk rows, sent as one parameter.
@@ -1006,7 +1017,6 @@ pub async fn api_readings(
         c.dedup();
         c
     };
-    let t0 = std::time::Instant::now();
     let meters = load_meters(store, Some(&codes)).await?;
     let owner = owner_department(store.pool()).await?;
     let department = (owner != Some(key.department_id)).then_some(key.department_id);
@@ -1061,10 +1071,6 @@ pub async fn api_readings(
         if store.kind == DbKind::Sqlite {
             batch.all_new = Some(all_new_script(&batch));
         }
-        tracing::debug!(
-            ms = t0.elapsed().as_millis() as u64,
-            "readings batch prepared"
-        );
         match store.kind {
             DbKind::Sqlite => store.readings_queue.write(store, batch).await?,
             // Batches run side by side (one group at a time measured slower: PostgreSQL
@@ -1099,7 +1105,20 @@ struct Batch {
 }
 
 /// The name of the check that fails an `all_new_script` when a reading was stored before.
-const ALL_NEW_CHECK: &str = "readings_all_new";
+macro_rules! all_new_check {
+    () => {
+        "readings_all_new"
+    };
+}
+const ALL_NEW_CHECK: &str = all_new_check!();
+
+/// SQLite, made once on the writer's connection: the table whose check an `all_new_script`
+/// trips.
+pub(crate) const ALL_NEW_GUARD: &str = concat!(
+    "CREATE TEMP TABLE IF NOT EXISTS readings_guard (all_new INTEGER NOT NULL, CONSTRAINT ",
+    all_new_check!(),
+    " CHECK (all_new = 1));"
+);
 
 /// SQLite: the whole of batch `b` as one script for the usual case that every reading is new,
 /// prepared while the batch waits for the writer: the insert, a check that it created every
@@ -1110,25 +1129,18 @@ const ALL_NEW_CHECK: &str = "readings_all_new";
 fn all_new_script(b: &Batch) -> (Vec<Outcome>, String) {
     let mut sorted = b.rows.clone();
     sorted.sort_unstable_by_key(|r| (r.meter_id, r.ts));
-    let cols = [
-        Col::Int(sorted.iter().map(|r| r.meter_id).collect()),
-        Col::Int(sorted.iter().map(|r| r.ts).collect()),
-        Col::Float(sorted.iter().map(|r| r.value).collect()),
-    ];
-    let from = bulk_inline(DbKind::Sqlite, &cols, &["meter_id", "ts", "value"]);
-    let (now, src, n) = (b.now, lit(&b.source), sorted.len());
+    let kind = DbKind::Sqlite;
+    let from = bulk_inline(kind, &reading_cols(&sorted), &READING_COLS);
+    let insert = insert_readings_sql(kind, &from, &b.now.to_string(), &lit(&b.source));
     let mut script = format!(
-        "CREATE TEMP TABLE IF NOT EXISTS readings_guard (all_new INTEGER NOT NULL, \
-         CONSTRAINT {ALL_NEW_CHECK} CHECK (all_new = 1));\n\
-         SAVEPOINT readings_new;\n\
-         INSERT INTO readings (meter_id, ts, value, received_at, source) \
-         SELECT v.meter_id, v.ts, v.value, {now}, {src} FROM {from} WHERE true \
-         ON CONFLICT (meter_id, ts) DO NOTHING;\n\
-         INSERT INTO temp.readings_guard VALUES (changes() = {n});\n\
-         DELETE FROM temp.readings_guard;\n"
+        "SAVEPOINT readings_new;\n\
+         {insert} ON CONFLICT (meter_id, ts) DO NOTHING;\n\
+         INSERT INTO temp.readings_guard VALUES (changes() = {});\n\
+         DELETE FROM temp.readings_guard;\n",
+        sorted.len()
     );
     let (outcomes, rest) = batch_script(
-        DbKind::Sqlite,
+        kind,
         &b.rows,
         &b.meters,
         &b.factors,

@@ -140,6 +140,7 @@ impl Store {
                             c.execute("PRAGMA journal_mode = WAL;").await?;
                             c.execute(SQLITE_PRAGMAS).await?;
                             c.execute(SQLITE_WRITER_PRAGMAS).await?;
+                            c.execute(energy_ingest::ALL_NEW_GUARD).await?;
                             Ok(())
                         })
                     })
