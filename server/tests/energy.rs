@@ -1012,3 +1012,63 @@ async fn concurrent_batches_keep_rollups_exact(app: &TestApp) {
         }
     }
 }
+
+on_both!(entity_hours_of_two_feeds_add_up);
+
+/// An entity with two main meters of one type whose readings come in separate batches, all
+/// of them new readings: the second batch finds the entity's hour already there (on
+/// PostgreSQL its copy of entity hours fails and it adds to the row instead), and every
+/// level holds the sum of both meters.
+async fn entity_hours_of_two_feeds_add_up(app: &TestApp) {
+    setup(app).await;
+    exec(
+        app,
+        "INSERT INTO meters (code, entity_id, energy_type, interval_minutes, name_zh, name_en, created_at) \
+         SELECT 'T-E-MAIN2', id, 'electricity', 60, '总表二', 'Main 2', 0 FROM energy_entities WHERE code = 'T-BLD'",
+    )
+    .await;
+    let k = key(app, "ndrc", "gateway-1", &["readings"]).await;
+    let r = post(app, &k, vec![reading("T-E-MAIN", &at(3, 3, 10), 100.0)]).await;
+    assert_eq!(r.json()["created"], 1, "{}", r.body);
+    let r = post(
+        app,
+        &k,
+        vec![
+            reading("T-E-MAIN2", &at(3, 3, 10), 30.0),
+            reading("T-E-MAIN2", &at(3, 3, 11), 5.0),
+        ],
+    )
+    .await;
+    assert_eq!(r.json()["created"], 2, "{}", r.body);
+    let hour = |h: u32| {
+        chrono::DateTime::parse_from_rfc3339(&at(3, 3, h))
+            .unwrap()
+            .timestamp_millis()
+    };
+    let entity_hour = |h: u32| {
+        format!(
+            "SELECT x.value FROM energy_entity_hour x JOIN energy_entities e ON e.id = x.entity_id \
+             WHERE e.code = 'T-BLD' AND x.energy_type = 'electricity' AND x.hour = {}",
+            hour(h)
+        )
+    };
+    assert!(close(f64_of(app, &entity_hour(10)).await, 130.0));
+    assert!(close(f64_of(app, &entity_hour(11)).await, 5.0));
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM energy_entity_hour").await,
+        2,
+        "one row per entity hour"
+    );
+    let d3 = day(3, 3);
+    let entity_day = format!(
+        "SELECT d.value FROM energy_entity_day d JOIN energy_entities e ON e.id = d.entity_id \
+         WHERE e.code = 'T-BLD' AND d.energy_type = 'electricity' AND d.day = {d3}"
+    );
+    assert!(close(f64_of(app, &entity_day).await, 135.0));
+    let district_hour = format!(
+        "SELECT value FROM energy_district_hour WHERE district_code = '140105' \
+         AND energy_type = 'electricity' AND hour = {}",
+        hour(10)
+    );
+    assert!(close(f64_of(app, &district_hour).await, 130.0));
+}

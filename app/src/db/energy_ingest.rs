@@ -288,7 +288,7 @@ async fn store_impl(
             }
         }
     }
-    let (outcomes, script) = batch_script(
+    let (outcomes, script, _) = batch_script(
         kind,
         rows,
         meters,
@@ -299,15 +299,17 @@ async fn store_impl(
         key_used,
         &before,
         savepoint_open,
+        true,
     );
     (&mut **tx).execute(script.as_str()).await?;
     Ok(outcomes)
 }
 
-/// The outcome of each row (in order) and the statements writing everything but the new
-/// readings themselves, given the value stored `before` of each row that was not new:
-/// corrections, rollups, the meters' latest reading and the key's use. `savepoint_open`: the
-/// script first releases the savepoint `readings_new`.
+/// The outcome of each row (in order), the statements writing everything but the new
+/// readings themselves, given the value stored `before` of each row that was not new
+/// (corrections, rollups, the meters' latest reading and the key's use), and the rollup.
+/// `savepoint_open`: the script first releases the savepoint `readings_new`.
+/// `entity_hours`: the script writes the entity hours (false: the caller does).
 #[allow(clippy::too_many_arguments)]
 fn batch_script(
     kind: DbKind,
@@ -320,7 +322,8 @@ fn batch_script(
     key_used: Option<i64>,
     before: &HashMap<(i64, i64), f64>,
     savepoint_open: bool,
-) -> (Vec<Outcome>, String) {
+    entity_hours: bool,
+) -> (Vec<Outcome>, String, Rollup) {
     let mut outcomes = Vec::with_capacity(rows.len());
     let mut rollup = Rollup::default();
     let mut corrections: Vec<(ReadingRow, f64)> = Vec::new();
@@ -374,7 +377,7 @@ fn batch_script(
              FROM {from} WHERE readings.meter_id = v.meter_id AND readings.ts = v.ts;"
         );
     }
-    rollup_entities_sql(&mut script, kind, &rollup);
+    rollup_entities_sql(&mut script, kind, &rollup, entity_hours);
     // Each meter's latest interval and when it last sent (locked in id order).
     let mut latest: Vec<(i64, i64)> = latest.into_iter().collect();
     latest.sort_unstable();
@@ -402,7 +405,7 @@ fn batch_script(
             now - KEY_USE_RESOLUTION_MS
         );
     }
-    (outcomes, script)
+    (outcomes, script, rollup)
 }
 
 /// Inserts `chunk` (in key order) where new; returns the rows that were stored before, each
@@ -693,7 +696,7 @@ fn bulk_params(kind: DbKind, cols: &[Col]) -> Vec<String> {
 /// order, the ones most shared between concurrent batches last).
 pub async fn write_rollup(tx: &mut Tx, kind: DbKind, r: &Rollup) -> sqlx::Result<()> {
     let mut script = String::new();
-    rollup_entities_sql(&mut script, kind, r);
+    rollup_entities_sql(&mut script, kind, r, true);
     rollup_districts_sql(&mut script, kind, r);
     if script.is_empty() {
         return Ok(());
@@ -702,8 +705,8 @@ pub async fn write_rollup(tx: &mut Tx, kind: DbKind, r: &Rollup) -> sqlx::Result
     Ok(())
 }
 
-/// The statements adding to the entity hour, meter day, entity day and month rollups.
-fn rollup_entities_sql(script: &mut String, kind: DbKind, r: &Rollup) {
+/// The statement adding to the entity hour rollup.
+fn entity_hours_sql(script: &mut String, kind: DbKind, r: &Rollup) {
     insert_or_upsert_sql(
         script,
         kind,
@@ -716,6 +719,14 @@ fn rollup_entities_sql(script: &mut String, kind: DbKind, r: &Rollup) {
         ],
         r.entity_hour.values().copied().collect(),
     );
+}
+
+/// The statements adding to the entity hour (unless `entity_hours` is false), meter day,
+/// entity day and month rollups.
+fn rollup_entities_sql(script: &mut String, kind: DbKind, r: &Rollup, entity_hours: bool) {
+    if entity_hours {
+        entity_hours_sql(script, kind, r);
+    }
     upsert_sql(
         script,
         kind,
@@ -1075,10 +1086,13 @@ pub async fn api_readings(
             DbKind::Sqlite => store.readings_queue.write(store, batch).await?,
             // Batches run side by side (one group at a time measured slower: PostgreSQL
             // works on several batches at once).
-            DbKind::Postgres => write_batches(store, std::iter::once(&batch))
-                .await?
-                .pop()
-                .unwrap_or_default(),
+            DbKind::Postgres => match write_copied(store, &batch).await? {
+                Some(outcomes) => outcomes,
+                None => write_batches(store, std::iter::once(&batch))
+                    .await?
+                    .pop()
+                    .unwrap_or_default(),
+            },
         }
     };
     for (i, o) in at_row.into_iter().zip(outcomes) {
@@ -1139,7 +1153,7 @@ fn all_new_script(b: &Batch) -> (Vec<Outcome>, String) {
          DELETE FROM temp.readings_guard;\n",
         sorted.len()
     );
-    let (outcomes, rest) = batch_script(
+    let (outcomes, rest, _) = batch_script(
         kind,
         &b.rows,
         &b.meters,
@@ -1150,9 +1164,125 @@ fn all_new_script(b: &Batch) -> (Vec<Outcome>, String) {
         Some(b.key),
         &HashMap::new(),
         true,
+        true,
     );
     script.push_str(&rest);
     (outcomes, script)
+}
+
+/// PostgreSQL binary `COPY` data (the format of
+/// <https://www.postgresql.org/docs/current/sql-copy.html>, "Binary Format"): a header, then
+/// each row as its number of fields and each field as its length and bytes in network order.
+struct CopyRows(Vec<u8>);
+
+impl CopyRows {
+    fn new(rows: usize, row_bytes: usize) -> Self {
+        let mut b = Vec::with_capacity(19 + rows * row_bytes + 2);
+        b.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
+        b.extend_from_slice(&0i32.to_be_bytes()); // flags: no OIDs
+        b.extend_from_slice(&0i32.to_be_bytes()); // no header extension
+        CopyRows(b)
+    }
+    fn row(&mut self, fields: i16) {
+        self.0.extend_from_slice(&fields.to_be_bytes());
+    }
+    fn int(&mut self, v: i64) {
+        self.0.extend_from_slice(&8i32.to_be_bytes());
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    fn float(&mut self, v: f64) {
+        self.0.extend_from_slice(&8i32.to_be_bytes());
+        self.0.extend_from_slice(&v.to_be_bytes());
+    }
+    fn text(&mut self, s: &str) {
+        self.0.extend_from_slice(&(s.len() as i32).to_be_bytes());
+        self.0.extend_from_slice(s.as_bytes());
+    }
+    fn finish(mut self) -> Vec<u8> {
+        self.0.extend_from_slice(&(-1i16).to_be_bytes());
+        self.0
+    }
+}
+
+/// `COPY target FROM STDIN` of binary `data`; the rows copied.
+async fn copy_in(conn: &mut sqlx::PgConnection, target: &str, data: Vec<u8>) -> sqlx::Result<u64> {
+    let mut copy = conn
+        .copy_in_raw(&format!("COPY {target} FROM STDIN (FORMAT binary)"))
+        .await?;
+    copy.send(data).await?;
+    copy.finish().await
+}
+
+/// PostgreSQL, API batch `b` in the usual case that every reading is new, on a native
+/// connection: the readings, then the entity hours, go in by binary `COPY` (measured in psql
+/// at 500,000 rows: 0.8 µs a row where the `INSERT` from array literals took 1.6), the rest
+/// is the batch's script. Rows and tables in the order of `store_impl` (key order), so the
+/// reasoning against deadlocks holds. `None` when a reading was stored before (a unique
+/// violation): nothing was written, and the caller writes the batch the general way. Entity
+/// hours that exist (an entity's other meter of the type sent in another batch) are added
+/// to by the upsert instead, after the copy is undone to a savepoint.
+async fn write_copied(store: &Store, b: &Batch) -> sqlx::Result<Option<Vec<Outcome>>> {
+    let Some(pg) = &store.pg else {
+        return Ok(None);
+    };
+    let mut sorted = b.rows.clone();
+    sorted.sort_unstable_by_key(|r| (r.meter_id, r.ts));
+    let mut data = CopyRows::new(sorted.len(), 60 + b.source.len());
+    for r in &sorted {
+        data.row(5);
+        data.int(r.meter_id);
+        data.int(r.ts);
+        data.float(r.value);
+        data.int(b.now);
+        data.text(&b.source);
+    }
+    let mut tx = pg.begin().await?;
+    let target = "readings (meter_id, ts, value, received_at, source)";
+    match copy_in(&mut tx, target, data.finish()).await {
+        Ok(_) => {}
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    }
+    let (outcomes, script, rollup) = batch_script(
+        DbKind::Postgres,
+        &b.rows,
+        &b.meters,
+        &b.factors,
+        &b.region,
+        &b.source,
+        b.now,
+        Some(b.key),
+        &HashMap::new(),
+        false,
+        false,
+    );
+    if !rollup.entity_hour.is_empty() {
+        let mut data = CopyRows::new(rollup.entity_hour.len(), 60);
+        for ((entity, ty, hour), value) in &rollup.entity_hour {
+            data.row(4);
+            data.int(*entity);
+            data.text(ty.code());
+            data.int(*hour);
+            data.float(*value);
+        }
+        (&mut *tx).execute("SAVEPOINT entity_hours").await?;
+        let target = "energy_entity_hour (entity_id, energy_type, hour, value)";
+        match copy_in(&mut tx, target, data.finish()).await {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                let mut upsert = String::from("ROLLBACK TO entity_hours;\n");
+                entity_hours_sql(&mut upsert, DbKind::Postgres, &rollup);
+                (&mut *tx).execute(upsert.as_str()).await?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    (&mut *tx).execute(script.as_str()).await?;
+    tx.commit().await?;
+    Ok(Some(outcomes))
 }
 
 type Waiting = (

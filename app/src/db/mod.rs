@@ -67,6 +67,9 @@ pub struct Store {
     /// with SQLITE_BUSY; on PostgreSQL the same pool as reads.
     writer: AnyPool,
     pub kind: DbKind,
+    /// PostgreSQL: the same database through sqlx's native driver, for what the `Any` driver
+    /// cannot do (binary `COPY` of readings batches: `energy_ingest`). Connects on first use.
+    pub(crate) pg: Option<sqlx::PgPool>,
     /// True when this start created the embedded database file.
     pub created: bool,
     /// SQLite: readings API batches waiting for the writer, committed together.
@@ -162,6 +165,7 @@ impl Store {
                     pool,
                     writer,
                     kind,
+                    pg: None,
                     created,
                     readings_queue: Default::default(),
                     read_audits: Default::default(),
@@ -174,10 +178,15 @@ impl Store {
                     .acquire_timeout(Duration::from_secs(5))
                     .connect(url)
                     .await?;
+                let pg = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_lazy(url)?;
                 Ok(Store {
                     writer: pool.clone(),
                     pool,
                     kind,
+                    pg: Some(pg),
                     created: false,
                     readings_queue: Default::default(),
                     read_audits: Default::default(),
@@ -224,6 +233,9 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
         self.writer.close().await;
+        if let Some(pg) = &self.pg {
+            pg.close().await;
+        }
     }
 }
 
