@@ -16,7 +16,9 @@
 //! hour wait for each other but never deadlock. SQLite has one writer.
 //!
 //! Bulk rows travel as one parameter per column on PostgreSQL (an array literal, `unnest`ed)
-//! and as one JSON parameter on SQLite (`json_each`), so each statement is prepared once.
+//! and as one JSON parameter on SQLite (`json_each`), so each statement is prepared once. On
+//! PostgreSQL an API batch first tries binary `COPY` of its readings and entity hours on a
+//! native connection (`write_copied`), falling back to this path when a reading existed.
 //! After the insert, the batch's other statements (corrections, rollups, meters) go to the
 //! database as one script with the data written in as literals (numbers as Rust prints them,
 //! strings quoted): one round trip, so a batch holding rows that other batches wait for
