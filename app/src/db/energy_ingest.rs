@@ -221,22 +221,38 @@ pub async fn store_in(
     source: &str,
     now: i64,
 ) -> sqlx::Result<Vec<Outcome>> {
-    store_impl(tx, kind, rows, meters, factors, region, source, now, None).await
+    let c = Context {
+        kind,
+        meters,
+        factors,
+        region,
+        source,
+        now,
+        key_used: None,
+    };
+    store_impl(tx, &c, rows).await
 }
 
-/// `store_in`, also noting the use of API key `key_used`.
-#[allow(clippy::too_many_arguments)]
-async fn store_impl(
-    tx: &mut Tx,
+/// What the rows of one batch are written with: the engine, their meters, the emission
+/// factors and region, where they came from, when, and the API key that sent them (its use
+/// is noted).
+struct Context<'a> {
     kind: DbKind,
-    rows: &[ReadingRow],
-    meters: &HashMap<i64, MeterInfo>,
-    factors: &[Factor],
-    region: &str,
-    source: &str,
+    meters: &'a HashMap<i64, MeterInfo>,
+    factors: &'a [Factor],
+    region: &'a str,
+    source: &'a str,
     now: i64,
     key_used: Option<i64>,
+}
+
+/// `store_in` in context `c`.
+async fn store_impl(
+    tx: &mut Tx,
+    c: &Context<'_>,
+    rows: &[ReadingRow],
 ) -> sqlx::Result<Vec<Outcome>> {
+    let (kind, source, now) = (c.kind, c.source, c.now);
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -290,19 +306,7 @@ async fn store_impl(
             }
         }
     }
-    let (outcomes, script, _) = batch_script(
-        kind,
-        rows,
-        meters,
-        factors,
-        region,
-        source,
-        now,
-        key_used,
-        &before,
-        savepoint_open,
-        true,
-    );
+    let (outcomes, script, _) = batch_script(c, rows, &before, savepoint_open, true);
     (&mut **tx).execute(script.as_str()).await?;
     Ok(outcomes)
 }
@@ -312,20 +316,15 @@ async fn store_impl(
 /// (corrections, rollups, the meters' latest reading and the key's use), and the rollup.
 /// `savepoint_open`: the script first releases the savepoint `readings_new`.
 /// `entity_hours`: the script writes the entity hours (false: the caller does).
-#[allow(clippy::too_many_arguments)]
 fn batch_script(
-    kind: DbKind,
+    c: &Context<'_>,
     rows: &[ReadingRow],
-    meters: &HashMap<i64, MeterInfo>,
-    factors: &[Factor],
-    region: &str,
-    source: &str,
-    now: i64,
-    key_used: Option<i64>,
     before: &HashMap<(i64, i64), f64>,
     savepoint_open: bool,
     entity_hours: bool,
 ) -> (Vec<Outcome>, String, Rollup) {
+    let (kind, meters, factors, region) = (c.kind, c.meters, c.factors, c.region);
+    let (source, now, key_used) = (c.source, c.now, c.key_used);
     let mut outcomes = Vec::with_capacity(rows.len());
     let mut rollup = Rollup::default();
     let mut corrections: Vec<(ReadingRow, f64)> = Vec::new();
@@ -1120,6 +1119,20 @@ struct Batch {
     all_new: Option<(Vec<Outcome>, String)>,
 }
 
+impl Batch {
+    fn context(&self, kind: DbKind) -> Context<'_> {
+        Context {
+            kind,
+            meters: &self.meters,
+            factors: &self.factors,
+            region: &self.region,
+            source: &self.source,
+            now: self.now,
+            key_used: Some(self.key),
+        }
+    }
+}
+
 /// The name of the check that fails an `all_new_script` when a reading was stored before.
 macro_rules! all_new_check {
     () => {
@@ -1155,19 +1168,7 @@ fn all_new_script(b: &Batch) -> (Vec<Outcome>, String) {
          DELETE FROM temp.readings_guard;\n",
         sorted.len()
     );
-    let (outcomes, rest, _) = batch_script(
-        kind,
-        &b.rows,
-        &b.meters,
-        &b.factors,
-        &b.region,
-        &b.source,
-        b.now,
-        Some(b.key),
-        &HashMap::new(),
-        true,
-        true,
-    );
+    let (outcomes, rest, _) = batch_script(&b.context(kind), &b.rows, &HashMap::new(), true, true);
     script.push_str(&rest);
     (outcomes, script)
 }
@@ -1248,19 +1249,8 @@ async fn write_copied(store: &Store, b: &Batch) -> sqlx::Result<Option<Vec<Outco
         }
         Err(e) => return Err(e),
     }
-    let (outcomes, script, rollup) = batch_script(
-        DbKind::Postgres,
-        &b.rows,
-        &b.meters,
-        &b.factors,
-        &b.region,
-        &b.source,
-        b.now,
-        Some(b.key),
-        &HashMap::new(),
-        false,
-        false,
-    );
+    let c = b.context(DbKind::Postgres);
+    let (outcomes, script, rollup) = batch_script(&c, &b.rows, &HashMap::new(), false, false);
     if !rollup.entity_hour.is_empty() {
         let mut data = CopyRows::new(rollup.entity_hour.len(), 60);
         for ((entity, ty, hour), value) in &rollup.entity_hour {
@@ -1425,20 +1415,7 @@ async fn write_batches<'a>(
                 Err(e) => return Err(e),
             }
         }
-        outs.push(
-            store_impl(
-                &mut tx,
-                store.kind,
-                &b.rows,
-                &b.meters,
-                &b.factors,
-                &b.region,
-                &b.source,
-                b.now,
-                Some(b.key),
-            )
-            .await?,
-        );
+        outs.push(store_impl(&mut tx, &b.context(store.kind), &b.rows).await?);
     }
     tx.commit().await?;
     Ok(outs)
