@@ -223,6 +223,27 @@ impl Rollup {
     pub fn is_empty(&self) -> bool {
         self.meter_day.is_empty()
     }
+
+    /// Adds `other`'s differences to these (two batches' rollups as one).
+    pub fn merge(&mut self, other: &Rollup) {
+        fn sum<K: Ord + Clone>(a: &mut BTreeMap<K, f64>, b: &BTreeMap<K, f64>) {
+            for (k, v) in b {
+                *a.entry(k.clone()).or_default() += v;
+            }
+        }
+        fn sum_delta<K: Ord + Clone>(a: &mut BTreeMap<K, Delta>, b: &BTreeMap<K, Delta>) {
+            for (k, d) in b {
+                a.entry(k.clone()).or_default().add(d.value, d.carbon_kg);
+            }
+        }
+        sum(&mut self.meter_day, &other.meter_day);
+        sum(&mut self.entity_hour, &other.entity_hour);
+        sum_delta(&mut self.entity_day, &other.entity_day);
+        sum_delta(&mut self.entity_month, &other.entity_month);
+        sum(&mut self.district_hour, &other.district_hour);
+        sum_delta(&mut self.district_day, &other.district_day);
+        sum_delta(&mut self.district_month, &other.district_month);
+    }
 }
 
 /// What storing one reading does, given the value stored before for its (meter, interval).
@@ -373,6 +394,39 @@ mod tests {
             r.district_hour[&("yingze".to_string(), EnergyType::Electricity, ts)],
             100.0
         );
+    }
+
+    #[test]
+    fn merged_rollups_equal_one_rollup_of_all_rows() {
+        // Two batches of one live feed: the same meters, consecutive hours of one day, and
+        // a sub-meter; merged, they must equal one rollup of every reading.
+        let a = meter(1, 10, "yingze", false);
+        let b = meter(2, 11, "xiaodian", false);
+        let sub = meter(3, 10, "yingze", true);
+        let rows = [
+            (&a, ms(2026, 3, 2, 8), 4.0),
+            (&b, ms(2026, 3, 2, 8), 6.0),
+            (&sub, ms(2026, 3, 2, 8), 1.5),
+            (&a, ms(2026, 3, 2, 9), 5.0),
+            (&b, ms(2026, 3, 2, 9), 7.0),
+            (&a, ms(2026, 3, 3, 0), 2.0),
+        ];
+        let mut all = Rollup::default();
+        let (mut first, mut second) = (Rollup::default(), Rollup::default());
+        for (i, (m, ts, v)) in rows.iter().enumerate() {
+            all.add(m, *ts, *v, 0.5);
+            if i < 3 { &mut first } else { &mut second }.add(m, *ts, *v, 0.5);
+        }
+        first.merge(&second);
+        assert_eq!(first, all);
+        // Shared rows hold both batches' sums: meter 1's day 4 + 5, the district's day.
+        let day = local_day(ms(2026, 3, 2, 8));
+        assert_eq!(first.meter_day[&(1, day)], 9.0);
+        let yd = first.district_day[&("yingze".to_string(), EnergyType::Electricity, day)];
+        assert_eq!((yd.value, yd.carbon_kg), (9.0, 4.5));
+        // Merging an empty rollup changes nothing.
+        first.merge(&Rollup::default());
+        assert_eq!(first, all);
     }
 
     #[test]
