@@ -1072,3 +1072,101 @@ async fn entity_hours_of_two_feeds_add_up(app: &TestApp) {
     );
     assert!(close(f64_of(app, &district_hour).await, 130.0));
 }
+
+on_both!(live_feed_batches_written_together_add_up);
+
+/// A live feed: twelve batches of new readings posted at once, each every meter's readings of
+/// two hours of one day, and the first batch posted a second time at the same moment. The
+/// batches that wait for a turn are written together (their meter, entity and district day
+/// rows and meters once for all of them); the re-post shares readings with a batch of its
+/// group and is written on its own after it. Every reading is created once and every rollup
+/// holds the sum of what was sent.
+async fn live_feed_batches_written_together_add_up(app: &TestApp) {
+    setup(app).await;
+    let k = key(app, "ndrc", "gateway-1", &["readings"]).await;
+    let meters = ["T-E-MAIN", "T-E-SUB1", "T-W-PUMP"];
+    let value = |m: usize, h: u32| 1.0 + m as f64 * 100.0 + f64::from(h) * 0.25;
+    let batch = |b: u32| -> Vec<Value> {
+        let mut items = Vec::new();
+        for h in [2 * b, 2 * b + 1] {
+            for (i, m) in meters.iter().enumerate() {
+                items.push(reading(m, &at(3, 3, h), value(i, h)));
+            }
+        }
+        items
+    };
+    let posts: Vec<_> = (0..12)
+        .map(batch)
+        .chain(std::iter::once(batch(0)))
+        .map(|items| post(app, &k, items))
+        .collect();
+    let answers = futures_util::future::join_all(posts).await;
+    let (mut created, mut unchanged) = (0, 0);
+    for r in &answers {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let v = r.json();
+        assert_eq!(v["rejected"], 0, "{}", r.body);
+        assert_eq!(v["corrected"], 0, "{}", r.body);
+        created += v["created"].as_i64().unwrap();
+        unchanged += v["unchanged"].as_i64().unwrap();
+    }
+    assert_eq!((created, unchanged), (72, 6), "each reading created once");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM readings").await, 72);
+    let d3 = day(3, 3);
+    let sent = |m: usize| (0..24).map(|h| value(m, h)).sum::<f64>();
+    for (i, code) in meters.iter().enumerate() {
+        let meter_day = format!(
+            "SELECT d.value FROM energy_meter_day d JOIN meters m ON m.id = d.meter_id \
+             WHERE m.code = '{code}' AND d.day = {d3}"
+        );
+        assert!(close(f64_of(app, &meter_day).await, sent(i)), "{code}");
+        let last = app
+            .scalar(&format!(
+                "SELECT last_reading_at FROM meters WHERE code = '{code}'"
+            ))
+            .await;
+        let h23 = chrono::DateTime::parse_from_rfc3339(&at(3, 3, 23))
+            .unwrap()
+            .timestamp_millis();
+        assert_eq!(last, h23, "{code}: latest reading");
+    }
+    // The building counts its main meter only (the sub-meter is inside it); carbon at the
+    // region's 2026 factor 0.6.
+    let entity_day = format!(
+        "SELECT d.value, d.carbon_kg FROM energy_entity_day d JOIN energy_entities e ON e.id = d.entity_id \
+         WHERE e.code = 'T-BLD' AND d.energy_type = 'electricity' AND d.day = {d3}"
+    );
+    let (v, kg): (f64, f64) = sqlx::query_as(&entity_day)
+        .fetch_one(app.pool())
+        .await
+        .unwrap();
+    assert!(close(v, sent(0)) && close(kg, sent(0) * 0.6), "{v} {kg}");
+    let month = f64_of(
+        app,
+        "SELECT value FROM energy_entity_month WHERE energy_type = 'water' AND month = 202603",
+    )
+    .await;
+    assert!(close(month, sent(2)), "{month}");
+    let district_day = format!(
+        "SELECT value FROM energy_district_day WHERE district_code = '140106' \
+         AND energy_type = 'water' AND day = {d3}"
+    );
+    assert!(close(f64_of(app, &district_day).await, sent(2)));
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM energy_entity_hour").await,
+        48,
+        "one row per entity hour"
+    );
+    assert!(close(
+        f64_of(app, "SELECT SUM(value) FROM energy_district_hour").await,
+        sent(0) + sent(2)
+    ));
+    assert_eq!(
+        app.scalar(
+            "SELECT COUNT(*) FROM api_keys WHERE source = 'gateway-1' AND last_used_at IS NOT NULL"
+        )
+        .await,
+        1,
+        "the key's use is noted"
+    );
+}

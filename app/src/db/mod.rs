@@ -143,7 +143,6 @@ impl Store {
                             c.execute("PRAGMA journal_mode = WAL;").await?;
                             c.execute(SQLITE_PRAGMAS).await?;
                             c.execute(SQLITE_WRITER_PRAGMAS).await?;
-                            c.execute(energy_ingest::ALL_NEW_GUARD).await?;
                             Ok(())
                         })
                     })
@@ -167,7 +166,7 @@ impl Store {
                     kind,
                     pg: None,
                     created,
-                    readings_queue: Default::default(),
+                    readings_queue: std::sync::Arc::new(energy_ingest::ReadingsQueue::new(1)),
                     read_audits: Default::default(),
                     open_data: Default::default(),
                 })
@@ -188,7 +187,9 @@ impl Store {
                     kind,
                     pg: Some(pg),
                     created: false,
-                    readings_queue: Default::default(),
+                    readings_queue: std::sync::Arc::new(energy_ingest::ReadingsQueue::new(
+                        energy_ingest::PG_TURNS,
+                    )),
                     read_audits: Default::default(),
                     open_data: Default::default(),
                 })
