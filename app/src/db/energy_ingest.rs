@@ -1722,7 +1722,10 @@ async fn write_batches<'a>(
     let mut outs: Vec<Option<Vec<Outcome>>> = vec![None; batches.len()];
     let mut written: Vec<(&Batch, &Tally)> = Vec::new();
     for (i, b) in batches.iter().enumerate() {
-        let Some(all_new) = &b.all_new else { continue };
+        // PostgreSQL: the caller tried the all-new way (`write_copied`) already.
+        let Some(all_new) = b.all_new.as_ref().filter(|_| kind == DbKind::Sqlite) else {
+            continue;
+        };
         (&mut *tx).execute("SAVEPOINT readings_new").await?;
         let mut insert = Script::default();
         insert.push_rows(
