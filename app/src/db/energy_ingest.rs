@@ -828,22 +828,23 @@ impl<'a> Script<'a> {
     fn text(&self, kind: DbKind) -> String {
         let mut out = String::new();
         for st in &self.0 {
-            let mut one = String::new();
+            // Only the statement's own text is searched for `?` and `ROWS`, never a value
+            // written in (a key's source may hold either).
+            let rows = (!st.cols.is_empty()).then(|| bulk_inline(kind, &st.cols, &st.names));
+            let text = |part: &str| match &rows {
+                Some(r) => part.replace(ROWS, r),
+                None => part.to_string(),
+            };
             let mut parts = st.sql.split('?');
-            one.push_str(parts.next().unwrap_or_default());
+            out.push_str(&text(parts.next().unwrap_or_default()));
             for (part, arg) in parts.zip(&st.args) {
                 match arg {
                     Arg::Int(v) => {
-                        let _ = write!(one, "{v}");
+                        let _ = write!(out, "{v}");
                     }
-                    Arg::Text(t) => one.push_str(&lit(t)),
+                    Arg::Text(t) => out.push_str(&lit(t)),
                 }
-                one.push_str(part);
-            }
-            if st.cols.is_empty() {
-                out.push_str(&one);
-            } else {
-                out.push_str(&one.replace(ROWS, &bulk_inline(kind, &st.cols, &st.names)));
+                out.push_str(&text(part));
             }
             out.push_str(";\n");
         }
@@ -1773,4 +1774,50 @@ async fn write_batches<'a>(
         "readings written"
     );
     Ok(outs.into_iter().map(Option::unwrap_or_default).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_text_writes_values_in_without_reading_them_as_sql() {
+        // A source holding the placeholders: written in as a quoted literal, untouched.
+        let source = "gw?{rows}'x";
+        let mut script = Script::default();
+        script.push_rows(
+            format!("UPDATE readings SET source = ? FROM {ROWS} WHERE readings.ts = v.ts"),
+            vec![Arg::Text(source)],
+            vec!["ts"],
+            vec![Col::Int(vec![1, 2])],
+        );
+        script.push(
+            "UPDATE api_keys SET last_used_at = ? WHERE id = ?",
+            vec![Arg::Int(5), Arg::Int(7)],
+        );
+        let text = script.text(DbKind::Postgres);
+        assert_eq!(
+            text,
+            "UPDATE readings SET source = 'gw?{rows}''x' FROM unnest('{1,2}'::bigint[]) AS v(ts) \
+             WHERE readings.ts = v.ts;\n\
+             UPDATE api_keys SET last_used_at = 5 WHERE id = 7;\n"
+        );
+        // A statement without rows is left out.
+        let mut empty = Script::default();
+        empty.push_rows(
+            format!("DELETE FROM {ROWS}"),
+            Vec::new(),
+            vec!["ts"],
+            vec![Col::Int(vec![])],
+        );
+        assert_eq!(empty.text(DbKind::Postgres), "");
+    }
+
+    #[test]
+    fn sqlite_rows_are_parameters_in_column_order() {
+        assert_eq!(
+            values_rows(&["meter_id", "ts"], 2),
+            "(SELECT column1 AS meter_id, column2 AS ts FROM (VALUES (?,?),(?,?))) AS v"
+        );
+    }
 }
