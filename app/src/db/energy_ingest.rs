@@ -929,16 +929,6 @@ fn values_rows(names: &[&str], rows: usize) -> String {
     )
 }
 
-/// Adds a batch's differences to the rollup tables, each in key order (the tables in a fixed
-/// order, the ones most shared between concurrent batches last).
-pub async fn write_rollup(tx: &mut Tx, kind: DbKind, r: &Rollup) -> sqlx::Result<()> {
-    let mut script = Script::default();
-    rollup_entities_sql(&mut script, kind, r, true);
-    rollup_districts_sql(&mut script, r);
-    script.run(tx, kind).await?;
-    Ok(())
-}
-
 /// The statement adding to the entity hour rollup.
 fn entity_hours_sql<'a>(script: &mut Script<'a>, kind: DbKind, r: &'a Rollup) {
     insert_or_upsert_sql(

@@ -72,7 +72,8 @@ pub struct Store {
     pub(crate) pg: Option<sqlx::PgPool>,
     /// True when this start created the embedded database file.
     pub created: bool,
-    /// SQLite: readings API batches waiting for the writer, committed together.
+    /// Readings API batches waiting for a turn, written together (SQLite: one group at a
+    /// time; PostgreSQL: `energy_ingest::PG_TURNS`).
     pub(crate) readings_queue: std::sync::Arc<energy_ingest::ReadingsQueue>,
     /// Reads through data grants last audited, per (user, dataset, what): see
     /// `datasets::read_via_grant`.
