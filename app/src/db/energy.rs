@@ -1,5 +1,5 @@
 //! What the energy pages read: rollups only (and one meter's own readings for its hourly
-//! chart, a primary-key range), never a scan of raw readings.
+//! chart, a range of its key), never a scan of raw readings.
 //!
 //! Who reads what: leaders, administrators and the energy office (the department owning the
 //! energy data) read everything; a department head reads the city and district totals and
@@ -10,6 +10,25 @@ use crate::domain::Role;
 use crate::error::AppError;
 use crate::model::{CurrentUser, EntityRow, MeterRow};
 use std::collections::HashMap;
+
+/// `readings` and `energy_entity_hour` are keyed by UTC day first: `(ts / 86400000, meter_id,
+/// ts)` and `(hour / 86400000, entity_id, energy_type, hour)` (SQLite migration 0015,
+/// PostgreSQL 0016), so a live feed's batch (every meter's latest hours) adds to the few
+/// adjacent index pages of the current day, not to one page per meter. A lookup by key names
+/// its day too; a range of one meter or entity is one index seek per day (`key_days`).
+pub const KEY_DAY_MS: i64 = 86_400_000;
+
+/// SQL condition: `col`'s key day (`col / 86400000`, as in the index) is one of the UTC days
+/// overlapping [since, until), written in as integers (computed here, never from input).
+pub fn key_days(col: &str, since: i64, until: i64) -> String {
+    if until <= since {
+        return "1 = 0".into();
+    }
+    let days: Vec<String> = (since.div_euclid(KEY_DAY_MS)..=(until - 1).div_euclid(KEY_DAY_MS))
+        .map(|d| d.to_string())
+        .collect();
+    format!("({col} / {KEY_DAY_MS}) IN ({})", days.join(", "))
+}
 
 /// `None`: reads every entity (leaders, administrators, the owning department, and a
 /// department holding a grant in force on the energy dataset: each such read, named by
@@ -159,15 +178,18 @@ pub async fn entity_hourly(
     since: i64,
     until: i64,
 ) -> sqlx::Result<HashMap<i64, f64>> {
-    let rows: Vec<(i64, f64)> = sqlx::query_as(
-        "SELECT hour, value FROM energy_entity_hour WHERE entity_id = $1 AND energy_type = $2 AND hour >= $3 AND hour < $4",
-    )
-    .bind(entity)
-    .bind(ty.code())
-    .bind(since)
-    .bind(until)
-    .fetch_all(store.pool())
-    .await?;
+    let sql = format!(
+        "SELECT hour, value FROM energy_entity_hour WHERE {} AND entity_id = $1 AND energy_type = $2 \
+         AND hour >= $3 AND hour < $4",
+        key_days("hour", since, until)
+    );
+    let rows: Vec<(i64, f64)> = sqlx::query_as(&sql)
+        .bind(entity)
+        .bind(ty.code())
+        .bind(since)
+        .bind(until)
+        .fetch_all(store.pool())
+        .await?;
     Ok(rows.into_iter().collect())
 }
 
@@ -358,21 +380,23 @@ pub fn unmetered(meters: &[MeterRow]) -> Vec<(i64, f64)> {
         .collect()
 }
 
-/// A meter's readings from `since` to `until` (its own primary-key range).
+/// A meter's readings from `since` to `until` (one key seek a day).
 pub async fn meter_readings(
     store: &Store,
     meter: i64,
     since: i64,
     until: i64,
 ) -> sqlx::Result<Vec<(i64, f64)>> {
-    sqlx::query_as(
-        "SELECT ts, value FROM readings WHERE meter_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts",
-    )
-    .bind(meter)
-    .bind(since)
-    .bind(until)
-    .fetch_all(store.pool())
-    .await
+    let sql = format!(
+        "SELECT ts, value FROM readings WHERE {} AND meter_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts",
+        key_days("ts", since, until)
+    );
+    sqlx::query_as(&sql)
+        .bind(meter)
+        .bind(since)
+        .bind(until)
+        .fetch_all(store.pool())
+        .await
 }
 
 /// A meter's daily totals.
@@ -498,5 +522,24 @@ mod tests {
             m(4, None, 9.0),
         ];
         assert_eq!(unmetered(&rows), vec![(1, 25.0)]);
+    }
+
+    #[test]
+    fn key_days_name_every_utc_day_the_range_touches() {
+        const D: i64 = KEY_DAY_MS;
+        // Seven days from 08:00 Shanghai (00:00 UTC) on UTC day 20,000: days 20,000 to 20,006.
+        assert_eq!(
+            key_days("ts", 20_000 * D, 20_007 * D),
+            "(ts / 86400000) IN (20000, 20001, 20002, 20003, 20004, 20005, 20006)"
+        );
+        // An end just past midnight UTC reaches into the next day; one just before does not.
+        assert_eq!(
+            key_days("hour", 5 * D - 1, 6 * D + 1),
+            "(hour / 86400000) IN (4, 5, 6)"
+        );
+        assert_eq!(key_days("hour", 5 * D, 6 * D), "(hour / 86400000) IN (5)");
+        // An empty range matches nothing.
+        assert_eq!(key_days("ts", 6 * D, 6 * D), "1 = 0");
+        assert_eq!(key_days("ts", 7 * D, 6 * D), "1 = 0");
     }
 }

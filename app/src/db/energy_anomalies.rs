@@ -41,14 +41,18 @@ pub async fn run(
         let Some(t) = EnergyType::from_code(&ty) else {
             continue;
         };
-        let hours: Vec<(i64, f64)> = sqlx::query_as(
-            "SELECT hour, value FROM energy_entity_hour WHERE entity_id = $1 AND energy_type = $2 AND hour >= $3 ORDER BY hour",
-        )
-        .bind(entity)
-        .bind(ty.as_str())
-        .bind(since - HISTORY_MS)
-        .fetch_all(store.pool())
-        .await?;
+        // Readings end at most 5 minutes after they are received (`check_reading`).
+        let sql = format!(
+            "SELECT hour, value FROM energy_entity_hour WHERE {} AND entity_id = $1 AND energy_type = $2 \
+             AND hour >= $3 ORDER BY hour",
+            super::energy::key_days("hour", since - HISTORY_MS, now + DAY_MS)
+        );
+        let hours: Vec<(i64, f64)> = sqlx::query_as(&sql)
+            .bind(entity)
+            .bind(ty.as_str())
+            .bind(since - HISTORY_MS)
+            .fetch_all(store.pool())
+            .await?;
         let th = Thresholds {
             floor: floor(t),
             ..Thresholds::default()
@@ -167,17 +171,20 @@ pub async fn get(
     let a = row(r.ok_or(AppError::NotFound)?);
     let from = a.hour_ms - 3 * DAY_MS;
     let to = a.hour_ms + DAY_MS;
-    let hours: std::collections::HashMap<i64, f64> = sqlx::query_as::<_, (i64, f64)>(
-        "SELECT hour, value FROM energy_entity_hour WHERE entity_id = $1 AND energy_type = $2 AND hour >= $3 AND hour < $4",
-    )
-    .bind(a.entity_id)
-    .bind(&a.energy_type)
-    .bind(from - 28 * DAY_MS)
-    .bind(to)
-    .fetch_all(store.pool())
-    .await?
-    .into_iter()
-    .collect();
+    let sql = format!(
+        "SELECT hour, value FROM energy_entity_hour WHERE {} AND entity_id = $1 AND energy_type = $2 \
+         AND hour >= $3 AND hour < $4",
+        super::energy::key_days("hour", from - 28 * DAY_MS, to)
+    );
+    let hours: std::collections::HashMap<i64, f64> = sqlx::query_as::<_, (i64, f64)>(&sql)
+        .bind(a.entity_id)
+        .bind(&a.energy_type)
+        .bind(from - 28 * DAY_MS)
+        .bind(to)
+        .fetch_all(store.pool())
+        .await?
+        .into_iter()
+        .collect();
     let series = (0..(to - from) / HOUR_MS)
         .map(|i| {
             let h = from + i * HOUR_MS;

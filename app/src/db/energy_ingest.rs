@@ -7,7 +7,9 @@
 //! Idempotency: a reading is identified by (meter, interval start). Sent again with the same
 //! value it changes nothing; with another value it is a correction.
 //!
-//! Concurrency: rows are handled in key order (meter, interval start). On PostgreSQL new
+//! Concurrency: rows are handled in key order, (meter, interval start): one order for every
+//! batch, which is what the reasoning below needs (the index's own order puts the day first,
+//! `READINGS_KEY`; a batch of a few hours is in that order within each day). On PostgreSQL new
 //! readings are inserted in that order (a batch waits for a concurrent batch's uncommitted
 //! reading of the same key, never in a circle); a reading stored before is locked (`FOR NO
 //! KEY UPDATE`, in key order) only when its value differs, so two batches correcting one
@@ -31,9 +33,9 @@
 //! once it committed. Those whose every reading is new share one write of what they add
 //! besides their readings (`Tally`): a live feed's batches of the same hours add to the same
 //! meter, entity and district day and month rows and the same meters, written once per group
-//! instead of once per batch; on SQLite they also share the last pages of the readings index,
-//! written and synced once per commit. SQLite writes one group at a time, PostgreSQL
-//! `PG_TURNS`.
+//! instead of once per batch; on SQLite they also share the current day's pages of the
+//! readings and entity hour indexes, written and synced once per commit. SQLite writes one
+//! group at a time, PostgreSQL `PG_TURNS`.
 use super::{DbKind, Store, Tx};
 use crate::domain::energy::{self as rules, EnergyType, MeterInfo, Outcome, Rollup};
 use crate::domain::energy_rules::{pick_factor, Factor};
@@ -63,6 +65,19 @@ pub const REGION_SETTING: &str = "energy.region";
 pub const KEY_USE_RESOLUTION_MS: i64 = 60_000;
 /// Most rows per statement (each column is one parameter, whatever the rows).
 const CHUNK: usize = 20_000;
+/// The unique key of `readings` (day first: `super::energy::KEY_DAY_MS`), as an `ON CONFLICT`
+/// target.
+const READINGS_KEY: &str = "(ts / 86400000), meter_id, ts";
+/// The unique key of `energy_entity_hour`, as an `ON CONFLICT` target.
+const ENTITY_HOUR_KEY: &str = "(hour / 86400000), entity_id, energy_type, hour";
+
+/// SQL condition: stored reading `r` (a table alias) is row `v`'s reading: their key, the day
+/// too, so the index is used.
+fn same_reading(r: &str, v: &str) -> String {
+    format!(
+        "{r}.ts / 86400000 = {v}.ts / 86400000 AND {r}.meter_id = {v}.meter_id AND {r}.ts = {v}.ts"
+    )
+}
 
 /// A meter as the ingest sees it.
 #[derive(Debug, Clone)]
@@ -296,10 +311,10 @@ async fn store_impl(
             let (ms, ts): (Vec<i64>, Vec<i64>) = chunk.iter().copied().unzip();
             let cols = [Col::Int(ms), Col::Int(ts)];
             let sql = format!(
-                "SELECT r.meter_id, r.ts, r.value FROM readings r JOIN {} \
-                 ON r.meter_id = v.meter_id AND r.ts = v.ts \
+                "SELECT r.meter_id, r.ts, r.value FROM readings r JOIN {} ON {} \
                  ORDER BY r.meter_id, r.ts FOR NO KEY UPDATE OF r",
-                bulk(kind, &cols, &["meter_id", "ts"], 1).0
+                bulk(kind, &cols, &["meter_id", "ts"], 1).0,
+                same_reading("r", "v")
             );
             let q = bind_all!(
                 sqlx::query_as::<_, (i64, i64, f64)>(&sql),
@@ -432,7 +447,8 @@ impl Tally {
             script.push_rows(
                 format!(
                     "UPDATE readings SET value = v.new_value, received_at = ?, source = ? \
-                     FROM {ROWS} WHERE readings.meter_id = v.meter_id AND readings.ts = v.ts"
+                     FROM {ROWS} WHERE {}",
+                    same_reading("readings", "v")
                 ),
                 vec![Arg::Int(now), Arg::Text(source)],
                 names,
@@ -499,7 +515,7 @@ async fn insert_new(
     let (from, next) = bulk(kind, &cols, &READING_COLS, 1);
     let (received, src) = (format!("${next}"), format!("${}", next + 1));
     let insert = format!(
-        "{} ON CONFLICT (meter_id, ts) DO NOTHING",
+        "{} ON CONFLICT ({READINGS_KEY}) DO NOTHING",
         insert_readings_sql(kind, &from, &received, &src)
     );
     let mut prefix = String::new();
@@ -532,8 +548,9 @@ async fn insert_new(
              SELECT c.meter_id, c.ts, r.value FROM \
              (SELECT v.meter_id, v.ts FROM v WHERE NOT EXISTS \
               (SELECT 1 FROM ins WHERE ins.meter_id = v.meter_id AND ins.ts = v.ts)) c \
-             LEFT JOIN readings r ON r.meter_id = c.meter_id AND r.ts = c.ts",
-            insert.replace(&format!("FROM {from}"), "FROM v")
+             LEFT JOIN readings r ON {}",
+            insert.replace(&format!("FROM {from}"), "FROM v"),
+            same_reading("r", "c")
         );
         let q = bind_all!(
             sqlx::query_as::<_, (i64, i64, Option<f64>)>(&sql),
@@ -559,8 +576,8 @@ async fn insert_new(
         .execute("ROLLBACK TO readings_new; RELEASE readings_new;")
         .await?;
     let sql = format!(
-        "SELECT v.meter_id, v.ts, r.value FROM {from} CROSS JOIN readings r \
-         ON r.meter_id = v.meter_id AND r.ts = v.ts"
+        "SELECT v.meter_id, v.ts, r.value FROM {from} CROSS JOIN readings r ON {}",
+        same_reading("r", "v")
     );
     let stored: Vec<(i64, i64, f64)> = sqlx::query_as(&sql)
         .bind(data.as_str())
@@ -936,6 +953,7 @@ fn entity_hours_sql<'a>(script: &mut Script<'a>, kind: DbKind, r: &'a Rollup) {
         kind,
         "energy_entity_hour",
         &["entity_id", "energy_type", "hour"],
+        ENTITY_HOUR_KEY,
         vec![
             Col::Int(r.entity_hour.keys().map(|k| k.0).collect()),
             Col::Text(r.entity_hour.keys().map(|k| k.1.code()).collect()),
@@ -1029,7 +1047,10 @@ fn upsert_sql<'a>(
     value: Vec<f64>,
     carbon: Option<Vec<f64>>,
 ) {
-    if let Some((insert, conflict, names, cols)) = upsert_parts(table, keys, cols, value, carbon) {
+    let target = keys.join(", ");
+    if let Some((insert, conflict, names, cols)) =
+        upsert_parts(table, keys, &target, cols, value, carbon)
+    {
         script.push_rows(format!("{insert} {conflict}"), Vec::new(), names, cols);
     }
 }
@@ -1044,10 +1065,13 @@ fn insert_or_upsert_sql<'a>(
     kind: DbKind,
     table: &str,
     keys: &[&'static str],
+    target: &str,
     cols: Vec<Col<'a>>,
     value: Vec<f64>,
 ) {
-    let Some((insert, conflict, names, cols)) = upsert_parts(table, keys, cols, value, None) else {
+    let Some((insert, conflict, names, cols)) =
+        upsert_parts(table, keys, target, cols, value, None)
+    else {
         return;
     };
     let sql = match kind {
@@ -1060,12 +1084,14 @@ fn insert_or_upsert_sql<'a>(
     script.push_rows(sql, Vec::new(), names, cols);
 }
 
-/// The `INSERT ... SELECT` of an upsert (from `ROWS`), its `ON CONFLICT` clause, and the
-/// names and columns of its rows (None without rows).
+/// The `INSERT ... SELECT` of an upsert (from `ROWS`), its `ON CONFLICT (target)` clause
+/// (`target`: the unique key, `keys` or an expression of them), and the names and columns of
+/// its rows (None without rows).
 #[allow(clippy::type_complexity)]
 fn upsert_parts<'a>(
     table: &str,
     keys: &[&'static str],
+    target: &str,
     mut cols: Vec<Col<'a>>,
     value: Vec<f64>,
     carbon: Option<Vec<f64>>,
@@ -1090,7 +1116,7 @@ fn upsert_parts<'a>(
             names.join(", "),
             vcols.join(", "),
         ),
-        format!("ON CONFLICT ({}) DO UPDATE SET {set}", keys.join(", ")),
+        format!("ON CONFLICT ({target}) DO UPDATE SET {set}"),
         names,
         cols,
     ))
@@ -1556,7 +1582,7 @@ type Waiting = (
 /// next batch to get a turn writes every batch waiting then, one after the other in one
 /// transaction (each sees the ones before it, so the outcomes are those of writing them in
 /// turn), and answers each once it committed. The one writer's commit writes and syncs every
-/// page the transaction dirtied; batches of the same hours share the last pages of the
+/// page the transaction dirtied; batches of the same hours share the current day's pages of the
 /// readings index and the rollups, written once per commit instead of once per batch. If
 /// the group fails, each of its batches is written on its own.
 ///
@@ -1721,7 +1747,7 @@ async fn write_batches<'a>(
         let mut insert = Script::default();
         insert.push_rows(
             format!(
-                "{} ON CONFLICT (meter_id, ts) DO NOTHING",
+                "{} ON CONFLICT ({READINGS_KEY}) DO NOTHING",
                 insert_readings_sql(kind, ROWS, "?", "?")
             ),
             vec![Arg::Int(b.now), Arg::Text(&b.source)],

@@ -852,14 +852,17 @@ async fn query_run(a: &Args) -> Res<bool> {
                 let (pool, electricity) = (pool.clone(), electricity.clone());
                 async move {
                     let entity = electricity[spread(i, electricity.len())].1;
-                    sqlx::query_as::<_, (i64, f64)>(
+                    let (since, until) = (rules::day_start(today - 27), rules::day_start(today + 1));
+                    let sql = format!(
                         "SELECT hour, value FROM energy_entity_hour \
-                         WHERE entity_id = $1 AND energy_type = $2 AND hour >= $3 AND hour < $4 ORDER BY hour",
-                    )
+                         WHERE {} AND entity_id = $1 AND energy_type = $2 AND hour >= $3 AND hour < $4 ORDER BY hour",
+                        app::db::energy::key_days("hour", since, until)
+                    );
+                    sqlx::query_as::<_, (i64, f64)>(&sql)
                     .bind(entity)
                     .bind("electricity")
-                    .bind(rules::day_start(today - 27))
-                    .bind(rules::day_start(today + 1))
+                    .bind(since)
+                    .bind(until)
                     .fetch_all(&pool)
                     .await
                     .map(|r| r.len())
@@ -895,12 +898,15 @@ async fn query_run(a: &Args) -> Res<bool> {
             query_fn(move |i| {
                 let (pool, meter_ids) = (pool.clone(), meter_ids.clone());
                 async move {
-                    sqlx::query_as::<_, (i64, f64)>(
-                        "SELECT ts, value FROM readings WHERE meter_id = $1 AND ts >= $2 AND ts <= $3 ORDER BY ts",
-                    )
+                    let (since, until) = (last_hour - (7 * 24 - 1) * HOUR_MS, last_hour + 1);
+                    let sql = format!(
+                        "SELECT ts, value FROM readings WHERE {} AND meter_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts",
+                        app::db::energy::key_days("ts", since, until)
+                    );
+                    sqlx::query_as::<_, (i64, f64)>(&sql)
                     .bind(meter_ids[spread(i, meter_ids.len())])
-                    .bind(last_hour - (7 * 24 - 1) * HOUR_MS)
-                    .bind(last_hour)
+                    .bind(since)
+                    .bind(until)
                     .fetch_all(&pool)
                     .await
                     .map(|r| r.len())
