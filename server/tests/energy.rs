@@ -1170,3 +1170,127 @@ async fn live_feed_batches_written_together_add_up(app: &TestApp) {
         "the key's use is noted"
     );
 }
+
+/// SQLite migration 0015 rebuilds `readings` and `energy_entity_hour` keyed by UTC day first:
+/// what a database held before keeps every row and value, the new keys still refuse a second
+/// reading of a meter and interval, and a meter's range is read through the key, a seek a day.
+#[tokio::test]
+async fn day_first_keys_keep_what_was_stored() {
+    use sqlx::{migrate::Migrator, Row as _};
+    sqlx::any::install_default_drivers();
+    let path = std::env::temp_dir().join(format!(
+        "citylink-test-{}.db",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(&format!("sqlite:{}?mode=rwc", path.display()))
+        .await
+        .unwrap();
+    let all = Migrator::new(std::path::Path::new("../app/migrations/sqlite"))
+        .await
+        .unwrap();
+    let mut before = Migrator::new(std::path::Path::new("../app/migrations/sqlite"))
+        .await
+        .unwrap();
+    before.migrations = all
+        .migrations
+        .iter()
+        .filter(|m| m.version < 15)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    before.run(&pool).await.unwrap();
+    // Three meters over three days, hour by hour, and their entities' hours.
+    let day = app::db::energy::KEY_DAY_MS;
+    let t0 = 20_000 * day + 22 * HOUR;
+    let mut sent = Vec::new();
+    for h in 0..30 {
+        for m in 1..=3i64 {
+            let (ts, v) = (t0 + h * HOUR, (m * 100 + h) as f64 / 8.0);
+            sqlx::query("INSERT INTO readings (meter_id, ts, value, received_at, source) VALUES ($1, $2, $3, $4, 'key:1')")
+                .bind(m).bind(ts).bind(v).bind(ts + 60_000)
+                .execute(&pool).await.unwrap();
+            sqlx::query("INSERT INTO energy_entity_hour (entity_id, energy_type, hour, value) VALUES ($1, 'electricity', $2, $3)")
+                .bind(m + 10).bind(ts).bind(v)
+                .execute(&pool).await.unwrap();
+            sent.push((m, ts, v));
+        }
+    }
+    all.run(&pool).await.unwrap();
+    sent.sort_by_key(|r| (r.0, r.1));
+    let readings: Vec<(i64, i64, f64)> =
+        sqlx::query_as("SELECT meter_id, ts, value FROM readings ORDER BY meter_id, ts")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(readings, sent);
+    let hours: Vec<(i64, i64, f64)> = sqlx::query_as(
+        "SELECT entity_id - 10, hour, value FROM energy_entity_hour ORDER BY entity_id, hour",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(hours, sent);
+    // The key still holds: a second reading of meter 2 at t0 is refused, or skipped by the
+    // ingest's conflict target.
+    let again = "INSERT INTO readings (meter_id, ts, value, received_at, source) VALUES (2, $1, 9.0, 0, 'key:2')";
+    let err = sqlx::query(again)
+        .bind(t0)
+        .execute(&pool)
+        .await
+        .unwrap_err();
+    assert!(
+        err.as_database_error()
+            .is_some_and(|e| e.is_unique_violation()),
+        "{err}"
+    );
+    let skipped = sqlx::query(&format!(
+        "{again} ON CONFLICT ((ts / 86400000), meter_id, ts) DO NOTHING"
+    ))
+    .bind(t0)
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(skipped.rows_affected(), 0);
+    let dup = "INSERT INTO energy_entity_hour (entity_id, energy_type, hour, value) VALUES (12, 'electricity', $1, 1.0)";
+    assert!(sqlx::query(dup).bind(t0).execute(&pool).await.is_err());
+    // A meter's range across midnight UTC is read through the key, one seek a day.
+    let (since, until) = (t0, t0 + 30 * HOUR);
+    let sql = format!(
+        "SELECT ts, value FROM readings WHERE {} AND meter_id = $1 AND ts >= $2 AND ts < $3 ORDER BY ts",
+        app::db::energy::key_days("ts", since, until)
+    );
+    let plan: Vec<String> = sqlx::query(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .bind(3i64)
+        .bind(since)
+        .bind(until)
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(3))
+        .collect();
+    assert!(
+        plan.iter()
+            .any(|p| p.contains("USING INDEX readings_key") && p.contains("meter_id=?")),
+        "{plan:?}"
+    );
+    let got: Vec<(i64, f64)> = sqlx::query_as(&sql)
+        .bind(3i64)
+        .bind(since)
+        .bind(until)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    let want: Vec<(i64, f64)> = sent
+        .iter()
+        .filter(|r| r.0 == 3)
+        .map(|r| (r.1, r.2))
+        .collect();
+    assert_eq!(got, want);
+    pool.close().await;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
