@@ -1176,31 +1176,18 @@ async fn live_feed_batches_written_together_add_up(app: &TestApp) {
 /// reading of a meter and interval, and a meter's range is read through the key, a seek a day.
 #[tokio::test]
 async fn day_first_keys_keep_what_was_stored() {
-    use sqlx::{migrate::Migrator, Row as _};
+    use sqlx::Row as _;
     sqlx::any::install_default_drivers();
-    let path = std::env::temp_dir().join(format!(
-        "citylink-test-{}.db",
-        uuid::Uuid::new_v4().simple()
-    ));
+    let path = common::temp_sqlite_path();
     let pool = sqlx::any::AnyPoolOptions::new()
         .max_connections(1)
         .connect(&format!("sqlite:{}?mode=rwc", path.display()))
         .await
         .unwrap();
-    let all = Migrator::new(std::path::Path::new("../app/migrations/sqlite"))
+    common::sqlite_migrations_before(15)
+        .run(&pool)
         .await
         .unwrap();
-    let mut before = Migrator::new(std::path::Path::new("../app/migrations/sqlite"))
-        .await
-        .unwrap();
-    before.migrations = all
-        .migrations
-        .iter()
-        .filter(|m| m.version < 15)
-        .cloned()
-        .collect::<Vec<_>>()
-        .into();
-    before.run(&pool).await.unwrap();
     // Three meters over three days, hour by hour, and their entities' hours.
     let day = app::db::energy::KEY_DAY_MS;
     let t0 = 20_000 * day + 22 * HOUR;
@@ -1217,7 +1204,10 @@ async fn day_first_keys_keep_what_was_stored() {
             sent.push((m, ts, v));
         }
     }
-    all.run(&pool).await.unwrap();
+    sqlx::migrate!("../app/migrations/sqlite")
+        .run(&pool)
+        .await
+        .unwrap();
     sent.sort_by_key(|r| (r.0, r.1));
     let readings: Vec<(i64, i64, f64)> =
         sqlx::query_as("SELECT meter_id, ts, value FROM readings ORDER BY meter_id, ts")
@@ -1290,7 +1280,5 @@ async fn day_first_keys_keep_what_was_stored() {
         .collect();
     assert_eq!(got, want);
     pool.close().await;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
+    common::remove_sqlite(&path);
 }

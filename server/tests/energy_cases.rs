@@ -365,21 +365,13 @@ async fn migrated_cases_keep_their_rows(app: &TestApp) {
 #[tokio::test]
 async fn sqlite_rebuild_keeps_existing_cases() {
     sqlx::any::install_default_drivers();
-    let path = std::env::temp_dir().join(format!(
-        "citylink-test-{}.db",
-        uuid::Uuid::new_v4().simple()
-    ));
+    let path = common::temp_sqlite_path();
     let url = format!("sqlite:{}", path.display());
     let store = app::db::Store::connect(&url).await.expect("connect");
-    let mut before = sqlx::migrate!("../app/migrations/sqlite");
-    before.migrations = before
-        .migrations
-        .iter()
-        .filter(|m| m.version < 7)
-        .cloned()
-        .collect::<Vec<_>>()
-        .into();
-    before.run(store.pool()).await.expect("migrate to 0006");
+    common::sqlite_migrations_before(7)
+        .run(store.pool())
+        .await
+        .expect("migrate to 0006");
     app::db::seed::demo(&store)
         .await
         .expect("departments and users");
@@ -481,5 +473,5 @@ async fn sqlite_rebuild_keeps_existing_cases() {
         "the timeline's foreign key still holds"
     );
     store.close().await;
-    let _ = std::fs::remove_file(&path);
+    common::remove_sqlite(&path);
 }

@@ -356,13 +356,7 @@ impl TestApp {
     pub async fn finish(self) {
         self.state.store.close().await;
         match self.cleanup {
-            Cleanup::SqliteFile(path) => {
-                for suffix in ["", "-wal", "-shm"] {
-                    let mut file = path.clone().into_os_string();
-                    file.push(suffix);
-                    let _ = std::fs::remove_file(file);
-                }
-            }
+            Cleanup::SqliteFile(path) => remove_sqlite(&path),
             Cleanup::PgDatabase { base, db } => {
                 if let Ok(admin) = AnyPoolOptions::new()
                     .max_connections(1)
@@ -377,6 +371,37 @@ impl TestApp {
             }
         }
     }
+}
+
+/// A new SQLite file's path in the temp directory (`remove_sqlite` removes it).
+pub fn temp_sqlite_path() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!(
+        "citylink-test-{}.db",
+        uuid::Uuid::new_v4().simple()
+    ))
+}
+
+/// Removes a SQLite file with its WAL and shared-memory files.
+pub fn remove_sqlite(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.to_path_buf().into_os_string();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+/// The app's SQLite migrations numbered below `version`: a database as an older release left
+/// it, for a test of the migrations after.
+pub fn sqlite_migrations_before(version: i64) -> sqlx::migrate::Migrator {
+    let mut before = sqlx::migrate!("../app/migrations/sqlite");
+    before.migrations = before
+        .migrations
+        .iter()
+        .filter(|m| m.version < version)
+        .cloned()
+        .collect::<Vec<_>>()
+        .into();
+    before
 }
 
 pub fn enc(s: &str) -> String {
